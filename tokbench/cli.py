@@ -1,0 +1,207 @@
+"""The ``tokbench`` command line: parse, call, print. No formulas live here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Evaluate visual tokenizers: how much text, faces and detail survive reconstruction.")
+data_app = typer.Typer(no_args_is_help=True, help="Fetch, verify and annotate datasets.")
+app.add_typer(data_app, name="data")
+
+
+def _err(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _csv(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _suite_options(pairs: list[str]) -> dict[str, dict[str, Any]]:
+    from tokbench.registry import parse_options
+
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        suite, sep, rest = pair.partition(":")
+        if not sep:
+            _err(f"--suite-arg {pair!r} must look like SUITE:key=value[,key=value]")
+        out.setdefault(suite, {}).update(parse_options(rest))
+    return out
+
+
+@app.command()
+def run(
+    model: Annotated[str, typer.Option(help="NAME[:k=v,...] or file.py:Class[:k=v,...]")],
+    suite: Annotated[str, typer.Option(help="comma-separated suites, e.g. text,face")] = "recon",
+    dataset: Annotated[str, typer.Option(help="registered name, manifest .json, or annotation .json")] = "samples",
+    images: Annotated[Optional[str], typer.Option(help="image folder for an annotation file")] = None,
+    resolution: Annotated[str, typer.Option(help="comma-separated canvas sizes, e.g. 256,512")] = "256",
+    protocol: Annotated[str, typer.Option(help="tokbench-paper | center-crop")] = "tokbench-paper",
+    ocr: Annotated[Optional[str], typer.Option(help="OCR backend for the text suite")] = None,
+    face: Annotated[Optional[str], typer.Option(help="face backend for the face suite")] = None,
+    suite_arg: Annotated[Optional[list[str]], typer.Option(help="SUITE:key=value options (repeatable)")] = None,
+    device: Annotated[Optional[str], typer.Option(help="cuda when present, else cpu")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    precision: Annotated[str, typer.Option(help="fp32 | bf16 | fp16 (tokenizer only)")] = "fp32",
+    workers: Annotated[int, typer.Option(min=0, help="image-loading threads")] = 2,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="first N images only")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    output_dir: Annotated[str, typer.Option(help="where result files go")] = "results/runs",
+    cache_dir: Annotated[Optional[str], typer.Option(help="default: $TOKBENCH_HOME/cache")] = None,
+    data_root: Annotated[Optional[str], typer.Option(help="default: $TOKBENCH_HOME/data")] = None,
+    offline: Annotated[bool, typer.Option(help="never touch the network")] = False,
+    on_error: Annotated[str, typer.Option(help="fail | skip (record failing images as skipped)")] = "fail",
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout")] = False,
+) -> None:
+    """Reconstruct a dataset with a tokenizer and score it with the chosen suites."""
+    import os
+
+    from tokbench.runner import RunConfig
+
+    if offline:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        resolutions = [int(r) for r in _csv(resolution)]
+    except ValueError:
+        _err(f"--resolution must be comma-separated integers, got {resolution!r}")
+    if any(r < 8 for r in resolutions):
+        _err(f"--resolution values must be >= 8, got {resolution!r}")
+    options = _suite_options(suite_arg or [])
+    if ocr:
+        options.setdefault("text", {})["ocr"] = ocr
+    if face:
+        options.setdefault("face", {})["face"] = face
+    config = RunConfig(model=model, suites=_csv(suite), dataset=dataset, images=images, resolutions=resolutions,
+                       protocol=protocol, device=device, batch_size=batch_size, precision=precision,
+                       workers=workers, limit=limit, seed=seed, output_dir=output_dir, cache_dir=cache_dir,
+                       data_root=data_root, offline=offline, on_error=on_error, suite_options=options)
+    paths = _run_with_progress(config)
+    _print_summary(paths, as_json)
+
+
+def _run_with_progress(config: Any) -> list[Path]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from tokbench.runner import run as run_config
+
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total, rate="")
+            task = progress.tasks[tasks[stage]]
+            rate = f"{done / task.elapsed:.2f} img/s" if task.elapsed else ""
+            progress.update(tasks[stage], completed=done, rate=rate)
+
+        try:
+            return run_config(config, report)
+        except Exception as e:  # every expected failure becomes one line, no traceback
+            from tokbench.errors import user_error
+
+            message = user_error(e)
+            if message is None:
+                raise
+            _err(message, 1)
+    return []
+
+
+def _print_summary(paths: list[Path], as_json: bool) -> None:
+    from tokbench.results import read_result
+
+    results = [read_result(p) for p in paths]
+    if as_json:
+        summary = [{"file": str(p), "model": r["model"]["id"], "suite": r["suite"]["name"],
+                    "dataset": r["dataset"]["name"], "resolution": r["resolution"], "metrics": r["metrics"],
+                    "counts": r["counts"]} for p, r in zip(paths, results, strict=True)]
+        sys.stdout.write(json.dumps(summary, indent=1) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="tokbench results")
+    for col in ("model", "suite", "res", "metrics", "used/skipped"):
+        table.add_column(col)
+    for r in results:
+        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in list(r["metrics"].items())[:8])
+        c = r["counts"]
+        skipped = sum(c["instances_skipped"].values()) + sum(c["images_skipped"].values())
+        table.add_row(r["model"]["id"], r["suite"]["name"], str(r["resolution"]), shown,
+                      f"{c['instances_used']}/{skipped}")
+    console = Console(stderr=True)
+    console.print(table)
+    for p in paths:
+        console.print(f"wrote {p}")
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+@app.command("list")
+def list_things(what: Annotated[str, typer.Argument(help="models | suites | datasets | all")] = "all") -> None:
+    """List registered models, suites and datasets (instant: imports nothing heavy)."""
+    from tokbench.data.manifest import builtin_manifest_names
+    from tokbench.registry import MODELS, SUITES
+
+    sections = {
+        "models": [(n, MODELS.entry(n).summary) for n in MODELS.names()],
+        "suites": [(n, SUITES.entry(n).summary) for n in SUITES.names()],
+        "datasets": [(n, "") for n in ["samples", *[m for m in builtin_manifest_names() if m != "samples"]]],
+    }
+    if what != "all" and what not in sections:
+        _err(f"unknown list {what!r}; choose from models, suites, datasets, all")
+    for name, rows in sections.items():
+        if what in ("all", name):
+            typer.echo(f"{name}:")
+            for n, summary in rows:
+                typer.echo(f"  {n:<16} {summary}".rstrip())
+
+
+@data_app.command("fetch")
+def data_fetch(name: str, data_root: Optional[str] = None, offline: bool = False) -> None:
+    """Download a registered dataset (resumable, checksum-verified)."""
+    from tokbench.data.manifest import builtin_manifest, fetch
+
+    manifest = builtin_manifest(name)
+    try:
+        report = fetch(manifest, manifest.root(data_root), offline=offline)
+    except Exception as e:
+        from tokbench.errors import user_error
+
+        _err(user_error(e) or f"{type(e).__name__}: {e}", 1)
+    typer.echo(report.describe())
+
+
+@data_app.command("verify")
+def data_verify(name: str, data_root: Optional[str] = None) -> None:
+    """Check a dataset's files against its manifest's checksums."""
+    from tokbench.data.manifest import builtin_manifest, verify
+
+    manifest = builtin_manifest(name)
+    root = manifest.root(data_root)
+    if manifest.source["type"] != "package" and not root.exists():
+        _err(f"dataset {name!r} is not under {root}; run `tokbench data fetch {name}`", 1)
+    report = verify(manifest, root)
+    typer.echo(report.describe())
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

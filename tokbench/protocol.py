@@ -1,0 +1,121 @@
+"""Named preprocessing protocols: how an image becomes an S x S canvas and comes back.
+
+``tokbench-paper`` reproduces TokBench's ``smart_padding`` / ``restore_original``: scale the
+long side to S keeping the aspect ratio (ceil rounding, LANCZOS), paste centred on a black
+S x S canvas; after decoding, crop the valid region and LANCZOS it back to the original size.
+``center-crop`` is VTBench's: scale so the short side covers S, centre-crop S x S; restore
+maps the crop back into the original frame and keeps the original outside it (recorded).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+PROTOCOLS = ("tokbench-paper", "center-crop")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the resized image sits on the canvas (x, y, w, h) and the original size."""
+
+    canvas: int
+    x: int
+    y: int
+    w: int
+    h: int
+    orig_w: int
+    orig_h: int
+    # center-crop only: the region of the resized image that was kept
+    crop_x: int = 0
+    crop_y: int = 0
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A recorded preprocessing recipe."""
+
+    name: str = "tokbench-paper"
+    resample: str = "lanczos"
+    quantize: str = "round"  # float [0,1] -> uint8: x*255, round half to even, clamp (as TokBench)
+
+    def __post_init__(self) -> None:
+        if self.name not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {self.name!r}; choose from {', '.join(PROTOCOLS)}")
+        if self.resample not in _RESAMPLE:
+            raise ValueError(f"unknown resample {self.resample!r}; choose from {', '.join(_RESAMPLE)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["canvas_fill"] = "black"
+        d["rounding"] = "ceil" if self.name == "tokbench-paper" else "round"
+        return d
+
+    def prepare(self, image: np.ndarray, size: int) -> tuple[np.ndarray, Placement]:
+        """uint8 ``[H,W,3]`` -> uint8 ``[size,size,3]`` canvas and its placement."""
+        if self.name == "tokbench-paper":
+            return letterbox(image, size, self.resample)
+        return center_crop(image, size, self.resample)
+
+    def restore(self, canvas: np.ndarray, placement: Placement, original: np.ndarray) -> np.ndarray:
+        """Bring a reconstructed canvas back to the original image's size."""
+        if self.name == "tokbench-paper":
+            return unletterbox(canvas, placement, self.resample)
+        return uncrop(canvas, placement, original, self.resample)
+
+
+_RESAMPLE = {"lanczos": Image.LANCZOS, "bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
+
+
+def letterbox_geometry(orig_w: int, orig_h: int, size: int) -> Placement:
+    """TokBench's geometry: ceil-rounded aspect-kept size, centred with floor offsets."""
+    ratio = min(size / orig_w, size / orig_h)
+    # min(...) guards float error: ceil(1000 * (256/1000)) can be 257 in TokBench's code.
+    w = min(size, math.ceil(orig_w * ratio))
+    h = min(size, math.ceil(orig_h * ratio))
+    return Placement(size, (size - w) // 2, (size - h) // 2, w, h, orig_w, orig_h)
+
+
+def letterbox(image: np.ndarray, size: int, resample: str = "lanczos") -> tuple[np.ndarray, Placement]:
+    orig_h, orig_w = image.shape[:2]
+    p = letterbox_geometry(orig_w, orig_h, size)
+    resized = Image.fromarray(image).resize((p.w, p.h), _RESAMPLE[resample])
+    canvas = np.zeros((size, size, 3), dtype=np.uint8)
+    canvas[p.y : p.y + p.h, p.x : p.x + p.w] = np.asarray(resized)
+    return canvas, p
+
+
+def unletterbox(canvas: np.ndarray, p: Placement, resample: str = "lanczos") -> np.ndarray:
+    valid = canvas[p.y : p.y + p.h, p.x : p.x + p.w]
+    return np.asarray(Image.fromarray(valid).resize((p.orig_w, p.orig_h), _RESAMPLE[resample]))
+
+
+def center_crop(image: np.ndarray, size: int, resample: str = "lanczos") -> tuple[np.ndarray, Placement]:
+    orig_h, orig_w = image.shape[:2]
+    ratio = max(size / orig_w, size / orig_h)
+    w, h = max(size, round(orig_w * ratio)), max(size, round(orig_h * ratio))
+    resized = np.asarray(Image.fromarray(image).resize((w, h), _RESAMPLE[resample]))
+    cx, cy = (w - size) // 2, (h - size) // 2
+    p = Placement(size, 0, 0, w, h, orig_w, orig_h, cx, cy)
+    return np.ascontiguousarray(resized[cy : cy + size, cx : cx + size]), p
+
+
+def uncrop(canvas: np.ndarray, p: Placement, original: np.ndarray, resample: str = "lanczos") -> np.ndarray:
+    """Paste the reconstructed crop back at original scale; pixels outside it stay original."""
+    sx, sy = p.orig_w / p.w, p.orig_h / p.h
+    x0, y0 = round(p.crop_x * sx), round(p.crop_y * sy)
+    x1, y1 = round((p.crop_x + p.canvas) * sx), round((p.crop_y + p.canvas) * sy)
+    out = original.copy()
+    patch = Image.fromarray(canvas).resize((x1 - x0, y1 - y0), _RESAMPLE[resample])
+    out[y0:y1, x0:x1] = np.asarray(patch)
+    return out
+
+
+def to_uint8(images: Any) -> np.ndarray:
+    """Float ``[B,3,H,W]`` in [0,1] (torch) -> uint8 ``[B,H,W,3]``, as TokBench: x*255, round, clamp."""
+    arr = images.detach().float().mul(255.0).round().clamp(0, 255).to("cpu").numpy().astype(np.uint8)
+    return np.ascontiguousarray(arr.transpose(0, 2, 3, 1))

@@ -1,0 +1,400 @@
+"""The batch runner: reconstruct each image once per (model, resolution), then score suites.
+
+Flow per resolution: load a batch of images -> protocol canvas -> reconstruction cache, and
+the tokenizer only on misses (validated, OOM-halved) -> restore -> per-suite record cache,
+suites only on misses -> after the last batch, aggregate and write one result per suite.
+Everything is keyed by content, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tokbench.adapter import Tokenizer
+from tokbench.cache import ReconCache, ReconEntry, RecordCache, content_key
+from tokbench.data.dataset import Dataset, Sample, resolve_dataset
+from tokbench.data.images import IMAGE_READ_OPTIONS, BadImage, load_rgb
+from tokbench.protocol import Placement, Protocol, to_uint8
+from tokbench.registry import SUITES, ModelSpec, build_model, parse_model_spec
+from tokbench.results import SCHEMA, Result, result_path, write_result
+from tokbench.suite import Item, Skip, Suite
+from tokbench.validate import AdapterError, validate_decode
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+ON_ERROR = ("fail", "skip")
+
+
+@dataclass
+class RunConfig:
+    model: str
+    suites: list[str]
+    dataset: str = "samples"
+    images: str | None = None
+    resolutions: list[int] = field(default_factory=lambda: [256])
+    protocol: str = "tokbench-paper"
+    device: str | None = None
+    batch_size: int = 8
+    precision: str = "fp32"
+    workers: int = 2
+    limit: int | None = None
+    seed: int = 0
+    output_dir: str = "results/runs"
+    cache_dir: str | None = None
+    data_root: str | None = None
+    offline: bool = False
+    on_error: str = "fail"
+    suite_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Prepared:
+    sample: Sample
+    original: np.ndarray
+    canvas: np.ndarray
+    placement: Placement
+    key: str
+
+
+class RunError(RuntimeError):
+    """A run that cannot start or go on; the message says why."""
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class CountingTokenizer:
+    """Wraps an adapter to count encode calls (images) and time them."""
+
+    def __init__(self, inner: Tokenizer) -> None:
+        self.inner = inner
+        self.calls = 0
+        self.images = 0
+        self.seconds = 0.0
+
+
+class Runner:
+    def __init__(self, config: RunConfig, progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.config = config
+        self.progress = progress or (lambda stage, done, total: None)
+        if config.precision not in PRECISIONS:
+            raise RunError(f"--precision must be one of {', '.join(PRECISIONS)}, got {config.precision!r}")
+        if config.on_error not in ON_ERROR:
+            raise RunError(f"--on-error must be one of {', '.join(ON_ERROR)}, got {config.on_error!r}")
+        if config.batch_size < 1:
+            raise RunError(f"--batch-size must be >= 1, got {config.batch_size}")
+        self.protocol = Protocol(config.protocol)
+        from tokbench.paths import cache_dir
+
+        root = cache_dir(config.cache_dir)
+        self.recon_cache = ReconCache(root)
+        self.record_cache = RecordCache(root)
+        self.tokenizer_calls = 0
+        self.tokenizer_seconds = 0.0
+
+    # -- setup -------------------------------------------------------------------------------
+    def build(self) -> tuple[ModelSpec, Tokenizer, Dataset, list[Suite]]:
+        spec = parse_model_spec(self.config.model)
+        for name in self.config.suites:
+            SUITES.entry(name)  # fail on a typo before any work
+        adapter = build_model(spec)
+        if not isinstance(getattr(adapter, "info", None), object) or not hasattr(adapter, "encode"):
+            raise RunError(f"model {spec.id!r} does not implement the Tokenizer contract (info/encode/decode)")
+        dataset = resolve_dataset(self.config.dataset, self.config.images, self.config.data_root,
+                                  self.config.offline)
+        if self.config.limit is not None:
+            dataset.samples = dataset.samples[: self.config.limit]
+        suites = [self._build_suite(name, adapter) for name in self.config.suites]
+        return spec, adapter, dataset, suites
+
+    def _build_suite(self, name: str, adapter: Tokenizer) -> Suite:
+        options = dict(self.config.suite_options.get(name, {}))
+        cls = SUITES.resolve(name)
+        if getattr(cls, "needs_codes", False):
+            options.setdefault("codebook_sizes", list(adapter.info.codebook_sizes))
+            options.setdefault("token_layout", adapter.info.token_layout)
+        return cls(**options)
+
+    def model_key(self, spec: ModelSpec, adapter: Tokenizer) -> str:
+        return content_key("model", spec.id, adapter.info.to_dict(), self.config.precision)
+
+    # -- main loop ---------------------------------------------------------------------------
+    def run(self) -> list[Path]:
+        t0 = time.perf_counter()
+        cfg = self.config
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        import torch
+
+        torch.manual_seed(cfg.seed)
+        device = cfg.device or default_device()
+        spec, adapter, dataset, suites = self.build()
+        adapter.load(device=device, dtype=cfg.precision)
+        for suite in suites:
+            suite.setup(device)
+        mkey = self.model_key(spec, adapter)
+        written: list[Path] = []
+        for resolution in cfg.resolutions:
+            written += self._run_resolution(resolution, spec, adapter, dataset, suites, mkey, device, t0)
+        return written
+
+    def _run_resolution(self, resolution: int, spec: ModelSpec, adapter: Tokenizer, dataset: Dataset,
+                        suites: list[Suite], mkey: str, device: str, t0: float) -> list[Path]:
+        cfg = self.config
+        size = adapter.info.canvas_size(resolution)
+        records: dict[str, list[dict[str, Any]]] = {s.name: [] for s in suites}
+        skipped_images: list[dict[str, str]] = [{"image": w, "reason": r} for w, r in dataset.skipped]
+        bits: list[float] = []
+        t_recon = t_suites = 0.0
+        total = len(dataset.samples)
+        done = 0
+        for batch in self._prepared_batches(dataset, size, mkey, skipped_images):
+            t = time.perf_counter()
+            entries = self._reconstruct(batch, adapter, size, device, skipped_images)
+            t_recon += time.perf_counter() - t
+            items: list[tuple[Item, str]] = []
+            for prep in batch:
+                entry = entries.get(prep.key)
+                if entry is None:
+                    continue
+                if entry.bits is not None:
+                    bits.append(entry.bits)
+                restored = self.protocol.restore(entry.canvas_recon, prep.placement, prep.original)
+                items.append((Item(prep.sample.image_id, prep.original, restored, prep.canvas,
+                                   entry.canvas_recon, resolution, prep.sample.annotations, entry.codes,
+                                   entry.bits), prep.key))
+            t = time.perf_counter()
+            for suite in suites:
+                self._score(suite, items, records[suite.name])
+            t_suites += time.perf_counter() - t
+            done += len(batch)
+            self.progress(f"{spec.id} @{resolution}", done, total)
+        written = []
+        for suite in suites:
+            t = time.perf_counter()
+            aggregate = suite.aggregate(records[suite.name], resolution)
+            t_agg = time.perf_counter() - t
+            result = self._result(spec, adapter, dataset, suite, resolution, size, aggregate,
+                                  records[suite.name], skipped_images, bits,
+                                  {"reconstruct_s": t_recon, "suites_s": t_suites, "aggregate_s": t_agg,
+                                   "total_s": time.perf_counter() - t0})
+            path = result_path(Path(cfg.output_dir), spec.id, dataset.name, suite.name, resolution)
+            write_result(path, result, records[suite.name])
+            written.append(path)
+        return written
+
+    def _prepared_batches(self, dataset: Dataset, size: int, mkey: str,
+                          skipped: list[dict[str, str]]) -> Iterator[list[Prepared]]:
+        """Load and letterbox images on worker threads, a batch ahead of the model."""
+
+        def prepare(sample: Sample) -> Prepared | str:
+            try:
+                img = load_rgb(sample.path)
+            except BadImage as e:
+                return str(e)
+            canvas, placement = self.protocol.prepare(img.pixels, size)
+            key = content_key("recon", mkey, self.protocol.to_dict(), size, img.sha256)
+            return Prepared(sample, img.pixels, canvas, placement, key)
+
+        bs = self.config.batch_size
+        chunks = [dataset.samples[i : i + bs] for i in range(0, len(dataset.samples), bs)]
+        with ThreadPoolExecutor(max(1, self.config.workers)) as pool:
+            pending = [pool.map(prepare, c) for c in chunks[:2]]
+            for i in range(len(chunks)):
+                if i + 2 < len(chunks):
+                    pending.append(pool.map(prepare, chunks[i + 2]))
+                batch: list[Prepared] = []
+                for sample, out in zip(chunks[i], pending[i], strict=True):
+                    if isinstance(out, str):
+                        skipped.append({"image": sample.image_id, "reason": f"unreadable image: {out}"})
+                    else:
+                        batch.append(out)
+                pending[i] = None  # type: ignore[call-overload]
+                yield batch
+
+    def _reconstruct(self, batch: list[Prepared], adapter: Tokenizer, size: int, device: str,
+                     skipped: list[dict[str, str]]) -> dict[str, ReconEntry]:
+        entries: dict[str, ReconEntry] = {}
+        todo: list[Prepared] = []
+        for prep in batch:
+            hit = self.recon_cache.get(prep.key, size)
+            if hit is not None:
+                entries[prep.key] = hit
+            elif prep.key not in {p.key for p in todo}:
+                todo.append(prep)
+        if todo:
+            try:
+                for prep, entry in zip(todo, self._call_adapter(adapter, todo, device), strict=True):
+                    self.recon_cache.put(prep.key, entry)
+                    entries[prep.key] = entry
+            except AdapterError as e:
+                if self.config.on_error != "skip":
+                    raise
+                for prep in todo:
+                    skipped.append({"image": prep.sample.image_id, "reason": f"adapter error: {e.check}"})
+        return entries
+
+    def _call_adapter(self, adapter: Tokenizer, todo: list[Prepared], device: str) -> list[ReconEntry]:
+        import torch
+
+        ids = [p.sample.image_id for p in todo]
+        x = torch.from_numpy(np.stack([p.canvas for p in todo])).permute(0, 3, 1, 2).float().div(255.0)
+        try:
+            x = x.to(device, non_blocking=True)
+            t = time.perf_counter()
+            with self._autocast(device), torch.no_grad():
+                self.tokenizer_calls += 1
+                encoded = adapter.encode(x)
+                out = adapter.decode(encoded)
+            self.tokenizer_seconds += time.perf_counter() - t
+        except torch.cuda.OutOfMemoryError:
+            if len(todo) == 1:
+                raise AdapterError(adapter.info.name, "out of memory with batch size 1", ids) from None
+            torch.cuda.empty_cache()
+            half = len(todo) // 2
+            return (self._call_adapter(adapter, todo[:half], device)
+                    + self._call_adapter(adapter, todo[half:], device))
+        except AdapterError:
+            raise
+        except Exception as e:
+            raise AdapterError(adapter.info.name, f"raised {type(e).__name__}: {e}", ids) from e
+        out = validate_decode(adapter.info.name, out, tuple(x.shape), ids)
+        recon = to_uint8(out)
+        codes = [c.detach().to("cpu").numpy() for c in encoded.code_levels()]
+        bits = encoded.bits.detach().to("cpu").double().numpy() if encoded.bits is not None else None
+        entries = []
+        for i in range(len(todo)):
+            per_image = [c[i] for c in codes] if codes else None
+            entries.append(ReconEntry(recon[i], per_image, float(bits[i]) if bits is not None else None))
+        return entries
+
+    def _autocast(self, device: str) -> Any:
+        import torch
+
+        if self.config.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.config.precision == "bf16" else torch.float16
+        return torch.autocast(device_type=device.split(":")[0], dtype=dtype)
+
+    def _score(self, suite: Suite, items: list[tuple[Item, str]], sink: list[dict[str, Any]]) -> None:
+        kind = suite.annotation_kind
+        relevant = [(it, k) for it, k in items if kind is None or kind in it.annotations]
+        keys = [content_key("records", k, suite.identity()) for _, k in relevant]
+        cached = [self.record_cache.get(k) for k in keys]
+        missing = [i for i, c in enumerate(cached) if c is None]
+        if suite.needs_codes and missing:
+            # continuous models: one skip record per image, no suite call
+            for i in [i for i in missing if relevant[i][0].codes is None]:
+                cached[i] = [{"image_id": relevant[i][0].image_id, "skip": "needs discrete codes"}]
+                missing.remove(i)
+        if missing:
+            try:
+                fresh = suite.process([relevant[i][0] for i in missing])
+            except Skip as e:
+                fresh = [[{"image_id": relevant[i][0].image_id, "skip": str(e)}] for i in missing]
+            if len(fresh) != len(missing):
+                raise RunError(f"suite {suite.name!r} returned {len(fresh)} record lists for {len(missing)} images")
+            for i, recs in zip(missing, fresh, strict=True):
+                for r in recs:
+                    r.setdefault("image_id", relevant[i][0].image_id)
+                self.record_cache.put(keys[i], recs)
+                cached[i] = recs
+        for recs in cached:
+            sink.extend(recs or [])
+
+    # -- result ------------------------------------------------------------------------------
+    def _result(self, spec: ModelSpec, adapter: Tokenizer, dataset: Dataset, suite: Suite, resolution: int,
+                size: int, aggregate: dict[str, Any], records: list[dict[str, Any]],
+                skipped_images: list[dict[str, str]], bits: list[float], timings: dict[str, float]) -> Result:
+        cfg = self.config
+        inst_skipped = Counter(r["skip"] for r in records if "skip" in r)
+        img_skipped = Counter(_reason_kind(s["reason"]) for s in skipped_images)
+        n_images = len(dataset.samples) + len(dataset.skipped)
+        used_images = n_images - len(skipped_images)
+        bits_mean = float(np.mean(bits)) if bits else None
+        return Result(
+            schema=SCHEMA,
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            tokbench={"version": _version("tokbench"), "git_hash": _git_hash()},
+            model={"spec": cfg.model, "id": spec.id, "key": self.model_key(spec, adapter),
+                   "info": adapter.info.to_dict()},
+            suite={"name": suite.name, "version": suite.version, "options": suite.options},
+            dataset={"name": dataset.name, "identity": dataset.identity, "limit": cfg.limit},
+            resolution=resolution,
+            canvas_size=size,
+            protocol={**self.protocol.to_dict(), "image_read": IMAGE_READ_OPTIONS},
+            metrics=aggregate.get("metrics", {}),
+            buckets=aggregate.get("buckets", {}),
+            extra=aggregate.get("extra", {}),
+            counts={"images": n_images, "images_used": used_images, "images_skipped": dict(img_skipped),
+                    "instances_used": sum(1 for r in records if "skip" not in r),
+                    "instances_skipped": dict(inst_skipped)},
+            skipped=skipped_images,
+            rate={"bits_per_image_mean": bits_mean,
+                  "bpp_mean": bits_mean / (size * size) if bits_mean is not None else None},
+            run={"device": cfg.device or default_device(), "precision": cfg.precision,
+                 "batch_size": cfg.batch_size, "seed": cfg.seed, "on_error": cfg.on_error,
+                 "tokenizer_calls": self.tokenizer_calls},
+            environment=_environment(),
+            timings={**timings, "tokenizer_s": self.tokenizer_seconds},
+            cache={"recon": self.recon_cache.stats.to_dict(), "records": self.record_cache.stats.to_dict()},
+        )
+
+
+def _reason_kind(reason: str) -> str:
+    """Group skip reasons for counting: 'unreadable image: x.png: ...' -> 'unreadable image'."""
+    return reason.split(":", 1)[0]
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_hash() -> str | None:
+    here = Path(__file__).resolve().parent.parent
+    if not (here / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=False)
+    except OSError:
+        return None
+    return (out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")) or None
+
+
+_PACKAGES = ("torch", "torchvision", "numpy", "pillow", "scipy", "scikit-image", "torchmetrics", "torch-fidelity",
+             "lpips", "easyocr", "dlib-bin", "powerlaw", "diffusers")
+
+
+def _environment() -> dict[str, Any]:
+    return {"python": sys.version.split()[0], "platform": platform.platform(),
+            "packages": {p: v for p in _PACKAGES if (v := _version(p))},
+            "cpu_count": os.cpu_count()}
+
+
+def run(config: RunConfig, progress: Callable[[str, int, int], None] | None = None) -> list[Path]:
+    """Run a configuration; return the result files written."""
+    return Runner(config, progress).run()

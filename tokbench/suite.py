@@ -1,0 +1,71 @@
+"""The suite contract: per-image records from reconstructions, then an aggregate.
+
+A suite turns each reconstructed image into a list of instance records (``process``), which
+the runner caches by content so an interrupted run resumes without redoing them, then folds
+all records into metrics (``aggregate``). Records are plain dicts; keys starting with ``_``
+hold arrays or other bulky values that are cached but not written to the per-instance JSONL.
+A record carrying ``"skip": "<reason>"`` is an instance that could not be scored: the runner
+counts it under that reason and ``aggregate`` must leave it out of every metric.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+@dataclass
+class Item:
+    """One image after reconstruction, as suites see it.
+
+    Arrays are uint8 ``[H,W,3]`` RGB. ``original`` is the dataset image; ``restored`` the
+    reconstruction brought back to the original size by the protocol; ``canvas`` and
+    ``canvas_recon`` the S x S tokenizer input and output. ``codes`` holds one integer array
+    per codebook level (None for continuous tokenizers and codecs).
+    """
+
+    image_id: str
+    original: np.ndarray
+    restored: np.ndarray
+    canvas: np.ndarray
+    canvas_recon: np.ndarray
+    resolution: int
+    annotations: dict[str, Any] = field(default_factory=dict)
+    codes: list[np.ndarray] | None = None
+    bits: float | None = None
+
+
+class Skip(Exception):
+    """Raised by a suite for a whole image it cannot score; the reason is recorded."""
+
+
+class Suite:
+    """Base class of suites. Subclasses set ``name``/``version`` and implement both steps."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    #: what the suite needs from the run: "codes" makes continuous models skip it.
+    needs_codes: ClassVar[bool] = False
+    #: annotation kind an item must carry ("text", "faces") or None for any image.
+    annotation_kind: ClassVar[str | None] = None
+
+    def __init__(self, **options: Any) -> None:
+        self.options: dict[str, Any] = dict(options)
+
+    def identity(self) -> dict[str, Any]:
+        """Everything a record depends on; part of the record cache key."""
+        return {"suite": self.name, "version": self.version, "options": self.options}
+
+    def setup(self, device: str) -> None:
+        """Load heavy models once per run (OCR, face, Inception). Default: nothing."""
+
+    def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
+        """Per item, its instance records. May batch internally."""
+        raise NotImplementedError
+
+    def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
+        """Fold every record of the run (skipped ones included) into a dict with
+        ``"metrics"`` (flat name -> float) and optionally ``"buckets"`` and ``"extra"``."""
+        raise NotImplementedError
