@@ -1,0 +1,38 @@
+"""PSNR and SSIM against scikit-image's independent implementations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from imaging import photo
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from tokbench.metrics.image import psnr_from_mse, ssim, to_luma
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (97, 131), (200, 150)])
+def test_psnr_and_ssim_match_skimage(shape: tuple[int, int]) -> None:
+    a = photo(*shape, seed=1)
+    rng = np.random.default_rng(3)
+    b = np.clip(a.astype(int) + rng.integers(-20, 21, a.shape), 0, 255).astype(np.uint8)
+    fa, fb = a.astype(np.float64), b.astype(np.float64)
+    mse = float(np.mean((fa - fb) ** 2))
+    assert psnr_from_mse(mse, 255, 100) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=255), abs=1e-4)
+    ref = structural_similarity(a, b, data_range=255, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+                                use_sample_covariance=False)
+    assert ssim(fa, fb, 255) == pytest.approx(ref, abs=1e-4)
+
+
+def test_ssim_luma_matches_skimage_on_gray() -> None:
+    a = photo(80, 90, seed=2).astype(np.float64)
+    b = np.clip(a * 0.9 + 10, 0, 255)
+    ya, yb = to_luma(a)[..., 0], to_luma(b)[..., 0]
+    ref = structural_similarity(ya, yb, data_range=255, gaussian_weights=True, sigma=1.5,
+                                use_sample_covariance=False)
+    assert ssim(to_luma(a), to_luma(b), 255) == pytest.approx(ref, abs=1e-4)
+
+
+def test_identical_images() -> None:
+    a = photo(32, 32).astype(np.float64)
+    assert psnr_from_mse(0.0, 255, 100) == 100
+    assert ssim(a, a, 255) == pytest.approx(1.0)
