@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
-
 from imaging import photo
+from PIL import Image
 
 
 @pytest.fixture(autouse=True)

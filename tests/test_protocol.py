@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from imaging import photo
 from PIL import Image
 
 from tokbench.protocol import Protocol, letterbox, letterbox_geometry, unletterbox
-
-from imaging import photo
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,53 @@
+"""The command line as a user meets it (subprocesses, like a shell)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tokbench.results import read_result
+
+
+def tokbench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tokbench", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_help_is_instant() -> None:
+    tokbench("--help")  # warm the filesystem cache
+    t = time.perf_counter()
+    out = tokbench("--help")
+    assert time.perf_counter() - t < 1.0
+    assert out.returncode == 0 and "run" in out.stdout
+
+
+def test_list_shows_builtins() -> None:
+    out = tokbench("list")
+    assert out.returncode == 0
+    for name in ("identity", "jpeg", "webp", "avif", "jpeg2000", "kmeans-vq", "recon", "samples", "ic13"):
+        assert name in out.stdout
+
+
+def test_typo_in_model_name_suggests_the_right_one(tmp_path: Path) -> None:
+    out = tokbench("run", "--model", "jpge", "--suite", "recon", "--output-dir", str(tmp_path))
+    assert out.returncode == 1
+    assert "Did you mean 'jpeg'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_unknown_suite_and_bad_values_are_one_line_errors(tmp_path: Path) -> None:
+    for args in (["--suite", "recno"], ["--resolution", "abc"], ["--precision", "fp8"], ["--protocol", "x"]):
+        out = tokbench("run", "--model", "jpeg", *args, "--output-dir", str(tmp_path))
+        assert out.returncode != 0, args
+        assert "Traceback" not in out.stderr and "error" in out.stderr.lower(), (args, out.stderr)
+
+
+def test_run_on_a_folder_writes_a_valid_result(tmp_path: Path, image_folder: Path) -> None:
+    out = tokbench("run", "--model", "jpeg:quality=5,down=4", "--suite", "recon", "--dataset", "folder",
+                   "--images", str(image_folder), "--output-dir", str(tmp_path / "out"), "--json")
+    assert out.returncode == 0, out.stderr
+    [summary] = json.loads(out.stdout)
+    res = read_result(Path(summary["file"]))
+    assert res["model"]["id"] == "jpeg:down=4,quality=5" and res["counts"]["images_used"] == 4
+    assert 10 < res["metrics"]["psnr"] < 40
