@@ -51,3 +51,15 @@ def test_run_on_a_folder_writes_a_valid_result(tmp_path: Path, image_folder: Pat
     res = read_result(Path(summary["file"]))
     assert res["model"]["id"] == "jpeg:down=4,quality=5" and res["counts"]["images_used"] == 4
     assert 10 < res["metrics"]["psnr"] < 40
+
+
+def test_readme_adapter_example_runs(tmp_path: Path, image_folder: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("```python\n# my_tok.py", 1)[1].split("```", 1)[0]
+    (tmp_path / "my_tok.py").write_text("# my_tok.py" + block)
+    out = tokbench("run", "--model", f"{tmp_path / 'my_tok.py'}:AvgPoolTokenizer:factor=8", "--suite", "recon",
+                   "--dataset", "folder", "--images", str(image_folder), "--output-dir", str(tmp_path / "o"),
+                   "--json")
+    assert out.returncode == 0, out.stderr
+    [summary] = json.loads(out.stdout)
+    assert summary["model"] == "my_tok.AvgPoolTokenizer:factor=8" and summary["metrics"]["psnr"] > 10
