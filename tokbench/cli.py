@@ -59,10 +59,16 @@ def run(
     offline: Annotated[bool, typer.Option(help="never touch the network")] = False,
     on_error: Annotated[str, typer.Option(help="fail | skip (record failing images as skipped)")] = "fail",
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout")] = False,
+    launcher: Annotated[str, typer.Option(help="none | torchrun (re-launch under torchrun)")] = "none",
+    nproc: Annotated[int, typer.Option(min=1, help="processes per node with --launcher torchrun")] = 2,
 ) -> None:
     """Reconstruct a dataset with a tokenizer and score it with the chosen suites."""
     import os
 
+    if launcher == "torchrun":
+        _relaunch_under_torchrun(nproc)
+    elif launcher != "none":
+        _err(f"--launcher must be 'none' or 'torchrun', got {launcher!r}")
     from tokbench.runner import RunConfig
 
     if offline:
@@ -84,6 +90,28 @@ def run(
                        data_root=data_root, offline=offline, on_error=on_error, suite_options=options)
     paths = _run_with_progress(config)
     _print_summary(paths, as_json)
+
+
+def _relaunch_under_torchrun(nproc: int) -> None:
+    """Replace this process with ``torchrun --nproc-per-node N -m tokbench run <same args>``."""
+    import os
+    import shutil
+
+    argv, skip = [], False
+    for arg in sys.argv[2:]:  # drop "tokbench run"
+        if skip:
+            skip = False
+            continue
+        if arg in ("--launcher", "--nproc"):
+            skip = True
+            continue
+        if arg.startswith(("--launcher=", "--nproc=")):
+            continue
+        argv.append(arg)
+    torchrun = shutil.which("torchrun")
+    if torchrun is None:
+        _err("torchrun is not on PATH (it comes with torch)")
+    os.execv(torchrun, [torchrun, f"--nproc-per-node={nproc}", "-m", "tokbench", "run", *argv])
 
 
 def _run_with_progress(config: Any) -> list[Path]:
@@ -120,6 +148,8 @@ def _run_with_progress(config: Any) -> list[Path]:
 def _print_summary(paths: list[Path], as_json: bool) -> None:
     from tokbench.results import read_result
 
+    if not paths:  # a torchrun rank other than 0: rank 0 reports
+        return
     results = [read_result(p) for p in paths]
     if as_json:
         summary = [{"file": str(p), "model": r["model"]["id"], "suite": r["suite"]["name"],

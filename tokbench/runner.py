@@ -81,14 +81,36 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-class CountingTokenizer:
-    """Wraps an adapter to count encode calls (images) and time them."""
+@dataclass
+class Distributed:
+    """torch.distributed as started by torchrun (RANK / WORLD_SIZE in the environment)."""
 
-    def __init__(self, inner: Tokenizer) -> None:
-        self.inner = inner
-        self.calls = 0
-        self.images = 0
-        self.seconds = 0.0
+    rank: int = 0
+    world: int = 1
+
+    @classmethod
+    def from_env(cls) -> Distributed:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world <= 1:
+            return cls()
+        import torch
+        import torch.distributed as td
+
+        if not td.is_initialized():
+            td.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        return cls(td.get_rank(), td.get_world_size())
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            import torch.distributed as td
+
+            td.barrier()
+
+    def close(self) -> None:
+        if self.world > 1:
+            import torch.distributed as td
+
+            td.destroy_process_group()
 
 
 class Runner:
@@ -146,18 +168,38 @@ class Runner:
 
         torch.manual_seed(cfg.seed)
         device = cfg.device or default_device()
+        if device == "cuda" and "LOCAL_RANK" in os.environ:
+            device = f"cuda:{os.environ['LOCAL_RANK']}"
         spec, adapter, dataset, suites = self.build()
         adapter.load(device=device, dtype=cfg.precision)
         for suite in suites:
             suite.setup(device)
         mkey = self.model_key(spec, adapter)
-        written: list[Path] = []
+        dist = Distributed.from_env()
+        if dist.world > 1:
+            # Each rank fills the shared content-keyed caches with its shard; then rank 0 walks the whole
+            # dataset in order, hitting the cache for every image, so the merged result is exactly the
+            # single-process one (same numbers, same records, same order).
+            full = dataset.samples
+            dataset.samples = full[dist.rank :: dist.world]
+            for resolution in cfg.resolutions:
+                self._run_resolution(resolution, spec, adapter, dataset, suites, mkey, device, t0, write=False)
+            dataset.samples = full
+            dist.barrier()
+            written: list[Path] = []
+            if dist.rank == 0:
+                for resolution in cfg.resolutions:
+                    written += self._run_resolution(resolution, spec, adapter, dataset, suites, mkey, device, t0)
+            dist.barrier()
+            dist.close()
+            return written
+        written = []
         for resolution in cfg.resolutions:
             written += self._run_resolution(resolution, spec, adapter, dataset, suites, mkey, device, t0)
         return written
 
     def _run_resolution(self, resolution: int, spec: ModelSpec, adapter: Tokenizer, dataset: Dataset,
-                        suites: list[Suite], mkey: str, device: str, t0: float) -> list[Path]:
+                        suites: list[Suite], mkey: str, device: str, t0: float, write: bool = True) -> list[Path]:
         cfg = self.config
         size = adapter.info.canvas_size(resolution)
         records: dict[str, list[dict[str, Any]]] = {s.name: [] for s in suites}
@@ -187,6 +229,8 @@ class Runner:
             t_suites += time.perf_counter() - t
             done += len(batch)
             self.progress(f"{spec.id} @{resolution}", done, total)
+        if not write:
+            return []
         written = []
         for suite in suites:
             t = time.perf_counter()
@@ -351,6 +395,7 @@ class Runner:
             rate={"bits_per_image_mean": bits_mean,
                   "bpp_mean": bits_mean / (size * size) if bits_mean is not None else None},
             run={"device": cfg.device or default_device(), "precision": cfg.precision,
+                 "world_size": int(os.environ.get("WORLD_SIZE", "1")),
                  "batch_size": cfg.batch_size, "seed": cfg.seed, "on_error": cfg.on_error,
                  "tokenizer_calls": self.tokenizer_calls},
             environment=_environment(),
