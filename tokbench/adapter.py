@@ -36,8 +36,14 @@ class TokenizerInfo:
     options: dict[str, Any] = field(default_factory=dict)
 
     def canvas_size(self, resolution: int) -> int:
-        """Side of the square canvas this tokenizer needs when asked for ``resolution``."""
+        """Side of the square canvas this tokenizer needs when asked for ``resolution``.
+
+        Sizes are rounded up to the size multiple; a fixed-size tokenizer only takes its own size
+        (TokBench skips such models at other settings rather than resizing silently)."""
         if self.native_size is not None:
+            if resolution != self.native_size:
+                raise ValueError(f"model {self.name!r} only takes {self.native_size}x{self.native_size} inputs; "
+                                 f"resolution {resolution} is not possible (use --resolution {self.native_size})")
             return self.native_size
         m = max(1, self.size_multiple)
         return int(math.ceil(resolution / m) * m)

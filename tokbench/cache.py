@@ -43,6 +43,30 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             tmp.unlink()
 
 
+def sweep_stale_temp_files(root: Path) -> int:
+    """Delete temp files left by writers that were killed (their pid is gone); return how many."""
+    removed = 0
+    if not root.is_dir():
+        return 0
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            if not (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            try:
+                pid = int(name.rsplit(".", 2)[-2])
+                os.kill(pid, 0)
+                continue  # the writer is alive: leave its file alone
+            except (ValueError, IndexError):
+                pass
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+            Path(dirpath, name).unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 @dataclass
 class ReconEntry:
     canvas_recon: np.ndarray  # uint8 [S,S,3]

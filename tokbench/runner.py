@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from tokbench.adapter import Tokenizer
-from tokbench.cache import ReconCache, ReconEntry, RecordCache, content_key
+from tokbench.cache import ReconCache, ReconEntry, RecordCache, content_key, sweep_stale_temp_files
 from tokbench.data.dataset import Dataset, Sample, resolve_dataset
 from tokbench.data.images import IMAGE_READ_OPTIONS, BadImage, load_rgb
 from tokbench.protocol import Placement, Protocol, to_uint8
@@ -160,6 +160,12 @@ class Runner:
 
     # -- main loop ---------------------------------------------------------------------------
     def run(self) -> list[Path]:
+        with output_lock(Path(self.config.output_dir)):
+            for folder in (Path(self.config.output_dir), self.recon_cache.root, self.record_cache.root):
+                sweep_stale_temp_files(folder)
+            return self._run()
+
+    def _run(self) -> list[Path]:
         t0 = time.perf_counter()
         cfg = self.config
         random.seed(cfg.seed)
@@ -171,9 +177,13 @@ class Runner:
         if device == "cuda" and "LOCAL_RANK" in os.environ:
             device = f"cuda:{os.environ['LOCAL_RANK']}"
         spec, adapter, dataset, suites = self.build()
-        adapter.load(device=device, dtype=cfg.precision)
+        for resolution in cfg.resolutions:
+            adapter.info.canvas_size(resolution)  # refuse an impossible resolution before any work
+        # Backends (OCR, face, Inception) load before the tokenizer does any work, so a missing
+        # backend fails in seconds, not after hours of reconstruction.
         for suite in suites:
             suite.setup(device)
+        adapter.load(device=device, dtype=cfg.precision)
         mkey = self.model_key(spec, adapter)
         dist = Distributed.from_env()
         if dist.world > 1:
@@ -241,7 +251,11 @@ class Runner:
                                   {"reconstruct_s": t_recon, "suites_s": t_suites, "aggregate_s": t_agg,
                                    "total_s": time.perf_counter() - t0})
             path = result_path(Path(cfg.output_dir), spec.id, dataset.name, suite.name, resolution)
-            write_result(path, result, records[suite.name])
+            try:
+                write_result(path, result, records[suite.name])
+            except OSError as e:
+                raise RunError(f"cannot write the result {path}: {e.strerror or e} (results already written "
+                               "are intact; the cache keeps all finished work, rerun to resume)") from e
             written.append(path)
         return written
 
@@ -287,7 +301,7 @@ class Runner:
         if todo:
             try:
                 for prep, entry in zip(todo, self._call_adapter(adapter, todo, device), strict=True):
-                    self.recon_cache.put(prep.key, entry)
+                    self._cache_write(self.recon_cache.put, prep.key, entry)
                     entries[prep.key] = entry
             except AdapterError as e:
                 if self.config.on_error != "skip":
@@ -330,6 +344,13 @@ class Runner:
             entries.append(ReconEntry(recon[i], per_image, float(bits[i]) if bits is not None else None))
         return entries
 
+    def _cache_write(self, put: Callable[[str, Any], None], key: str, value: Any) -> None:
+        try:
+            put(key, value)
+        except OSError as e:
+            raise RunError(f"cannot write to the cache {self.recon_cache.root.parent}: {e.strerror or e} "
+                           "(finished work is kept; free space or pass --cache-dir, then rerun to resume)") from e
+
     def _autocast(self, device: str) -> Any:
         import torch
 
@@ -359,7 +380,7 @@ class Runner:
             for i, recs in zip(missing, fresh, strict=True):
                 for r in recs:
                     r.setdefault("image_id", relevant[i][0].image_id)
-                self.record_cache.put(keys[i], recs)
+                self._cache_write(self.record_cache.put, keys[i], recs)
                 cached[i] = recs
         for recs in cached:
             sink.extend(recs or [])
@@ -402,6 +423,35 @@ class Runner:
             timings={**timings, "tokenizer_s": self.tokenizer_seconds},
             cache={"recon": self.recon_cache.stats.to_dict(), "records": self.record_cache.stats.to_dict()},
         )
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path) -> Iterator[None]:
+    """One writer per output folder at a time; a second run waits and says so."""
+    import fcntl
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        handle = (out_dir / ".tokbench.lock").open("a+")
+    except OSError as e:
+        raise RunError(f"cannot write to the output folder {out_dir}: {e.strerror or e}") from e
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            print(f"tokbench: {out_dir} is in use by another tokbench run ({holder}); waiting for it to finish",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _reason_kind(reason: str) -> str:
