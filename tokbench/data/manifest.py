@@ -100,9 +100,9 @@ def builtin_manifest(name: str) -> Manifest:
     folder = resources.files("tokbench.data_manifests")
     res = folder / f"{name}.json"
     if not res.is_file():
-        from tokbench.registry import UnknownName
-
         import difflib
+
+        from tokbench.registry import UnknownName
 
         names = builtin_manifest_names()
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
