@@ -6,6 +6,11 @@ uint8-quantized RGB, data range 255; PSNR per image then averaged (``average="pe
 or from the pooled MSE (``"pooled"``, torchmetrics' default); SSIM with an 11x11 Gaussian
 window (sigma 1.5, K1 0.01, K2 0.03) per channel, averaged over channels; ``color="rgb"`` or
 ``"y"`` (BT.601 luma, as some papers). PSNR of identical images is capped at ``psnr_cap``.
+MS-SSIM is torchmetrics' (5 scales, Gaussian 11x11, the standard weights), reported only for
+images whose short side exceeds 160 px (the 5-scale minimum; smaller images are counted).
+LPIPS (``lpips="alex,vgg"``, v0.1 heads, inputs scaled to [-1,1]) needs ImageNet backbones no
+package ships: where a backbone file is missing its metric is ``None``, ``extra`` names the file
+and the folder to put it in, and the rest of the suite still runs.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from tokbench.metrics.image import psnr_from_mse, ssim, to_luma
+from tokbench.metrics.image import ms_ssim, psnr_from_mse, ssim, to_luma
 from tokbench.suite import Item, Suite
 
 _DEFAULTS: dict[str, Any] = {"where": "restored", "color": "rgb", "average": "per-image", "data_range": 255,
-                             "quantize": "uint8", "ssim_window": "gaussian-11-1.5", "psnr_cap": 100.0}
+                             "quantize": "uint8", "ssim_window": "gaussian-11-1.5", "psnr_cap": 100.0,
+                             "ms_ssim": True, "lpips": "alex,vgg", "lpips_random_backbone": False}
 
 
 class ReconSuite(Suite):
@@ -37,6 +43,28 @@ class ReconSuite(Suite):
         if merged["average"] not in ("per-image", "pooled"):
             raise ValueError(f"recon: average must be 'per-image' or 'pooled', got {merged['average']!r}")
         super().__init__(**merged)
+        self.lpips_nets = [n for n in str(merged["lpips"]).split(",") if n and n != "none"]
+        self._lpips: dict[str, Any] = {}
+        self._lpips_state: dict[str, str] = {}
+
+    def setup(self, device: str) -> None:
+        """Load each LPIPS backbone that is present; note the missing ones (never download)."""
+        if not self.lpips_nets:
+            return
+        from tokbench.metrics.lpips_metric import LpipsUnavailable, load_lpips
+
+        for net in self.lpips_nets:
+            try:
+                model, info = load_lpips(net, device, random_backbone=bool(self.options["lpips_random_backbone"]))
+            except LpipsUnavailable as e:
+                self._lpips_state[net] = f"unavailable: {e}"
+                continue
+            self._lpips[net] = model
+            self._lpips_state[net] = info.get("backbone_sha256") or "random-backbone"
+
+    def identity(self) -> dict[str, Any]:
+        # which LPIPS backbones were present is part of what a record means
+        return {**super().identity(), "lpips_state": self._lpips_state}
 
     def _pair(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
         if self.options["where"] == "canvas":
@@ -54,14 +82,28 @@ class ReconSuite(Suite):
             a, b = self._pair(item)
             mse = float(np.mean((a - b) ** 2))
             rng = float(self.options["data_range"])
-            out.append([{
+            record: dict[str, Any] = {
                 "image_id": item.image_id,
                 "mse": mse,
                 "n_values": int(a.size),
                 "psnr": psnr_from_mse(mse, rng, self.options["psnr_cap"]),
                 "ssim": ssim(a, b, rng),
-            }])
+            }
+            if self.options["ms_ssim"]:
+                record["ms_ssim"] = ms_ssim(a, b, rng)
+            out.append([record])
+        for net, model in self._lpips.items():
+            from tokbench.metrics.lpips_metric import lpips_of_arrays
+
+            pairs = [self._uint8_pair(item) for item in items]
+            values = lpips_of_arrays(model, [p[0] for p in pairs], [p[1] for p in pairs])
+            for recs, v in zip(out, values, strict=True):
+                recs[0][f"lpips_{net}"] = float(v)
         return out
+
+    def _uint8_pair(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
+        # LPIPS is an RGB network: it always sees RGB, whatever ``color`` says
+        return (item.canvas, item.canvas_recon) if self.options["where"] == "canvas" else (item.original, item.restored)
 
     def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
         used = [r for r in records if "skip" not in r]
@@ -72,5 +114,14 @@ class ReconSuite(Suite):
             psnr = psnr_from_mse(total, float(self.options["data_range"]), self.options["psnr_cap"])
         else:
             psnr = float(np.mean([r["psnr"] for r in used]))
-        return {"metrics": {"psnr": psnr, "ssim": float(np.mean([r["ssim"] for r in used]))},
-                "extra": {"n": len(used), "psnr_capped": sum(r["mse"] == 0 for r in used)}}
+        metrics: dict[str, float | None] = {"psnr": psnr, "ssim": float(np.mean([r["ssim"] for r in used]))}
+        extra: dict[str, Any] = {"n": len(used), "psnr_capped": sum(r["mse"] == 0 for r in used)}
+        if self.options["ms_ssim"]:
+            values = [r["ms_ssim"] for r in used if r.get("ms_ssim") is not None]
+            metrics["ms_ssim"] = float(np.mean(values)) if values else None
+            extra["ms_ssim_too_small"] = len(used) - len(values)
+        for net in self.lpips_nets:
+            values = [r[f"lpips_{net}"] for r in used if f"lpips_{net}" in r]
+            metrics[f"lpips_{net}"] = float(np.mean(values)) if values else None
+            extra[f"lpips_{net}"] = self._lpips_state.get(net, "not loaded")
+        return {"metrics": metrics, "extra": extra}

@@ -229,6 +229,42 @@ def data_verify(name: str, data_root: Optional[str] = None) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+def report(
+    results: Annotated[list[str], typer.Argument(help="result files or folders")],
+    format: Annotated[str, typer.Option("--format", help="md,csv,html,latex,json")] = "md,csv,html",
+    output: Annotated[str, typer.Option(help="output folder")] = "results/report",
+    mix_protocols: Annotated[bool, typer.Option(help="allow different protocols in one column (marked)")] = False,
+    with_published: Annotated[bool, typer.Option(help="add the TokBench authors' published rows")] = False,
+) -> None:
+    """Leaderboard tables (Markdown, CSV, HTML with pictures, LaTeX, JSON) from result files only."""
+    from tokbench.report.commands import report_cmd
+
+    raise typer.Exit(report_cmd(results, format, output, mix_protocols, with_published))
+
+
+@app.command()
+def check(
+    new: Annotated[list[str], typer.Argument(help="new result files or folders")],
+    baseline: Annotated[list[str], typer.Option(help="baseline result file or folder (repeatable)")],
+    max_drop: Annotated[Optional[list[str]], typer.Option(help="METRIC=VALUE or METRIC=2% (repeatable)")] = None,
+    format: Annotated[str, typer.Option("--format", help="text | github | json")] = "text",
+) -> None:
+    """Release gate: exit 0 if nothing regressed, 1 if a metric did, 2 if the files cannot be compared."""
+    from tokbench.report.commands import check_cmd
+
+    raise typer.Exit(check_cmd(new, baseline, max_drop, format))
+
+
+@app.command()
+def compare(a: Annotated[str, typer.Argument(help="result file or folder")],
+            b: Annotated[str, typer.Argument(help="result file or folder")]) -> None:
+    """Two result sets side by side, with deltas coloured by better/worse."""
+    from tokbench.report.commands import compare_cmd
+
+    raise typer.Exit(compare_cmd(a, b))
+
+
 def main() -> None:
     app()
 

@@ -55,3 +55,19 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
     if a.ndim == 2:
         return _ssim_channel(a, b, data_range)
     return float(np.mean([_ssim_channel(a[..., c], b[..., c], data_range) for c in range(a.shape[-1])]))
+
+
+MS_SSIM_MIN_SIDE = 161  # (11 - 1) * 2**4 + 1: five scales of an 11-px window
+
+
+def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float) -> float | None:
+    """torchmetrics' 5-scale MS-SSIM of ``[H,W,C]`` arrays, or None below 161 px."""
+    if min(a.shape[:2]) < MS_SSIM_MIN_SIDE:
+        return None
+    import torch
+    from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
+
+    ta = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].double()
+    tb = torch.from_numpy(np.ascontiguousarray(b.transpose(2, 0, 1)))[None].double()
+    value = multiscale_structural_similarity_index_measure(tb, ta, data_range=data_range)
+    return float(value)
