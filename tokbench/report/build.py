@@ -1,0 +1,68 @@
+"""``tokbench report``: collect results, build tables, write each requested format into a folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tokbench.report.collect import Entry, collect, dedupe
+from tokbench.report.tables import LongTable, Table, build_tables, counts_table, language_detail
+
+FORMATS = ("md", "csv", "html", "latex", "json")
+
+
+@dataclass
+class Report:
+    tables: list[Table]
+    runs: list[Entry]
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, LongTable] = field(default_factory=dict)  # headline table name -> all its statistics
+
+
+def make_report(paths: list[str | Path], mix_protocols: bool = False, with_published: bool = False,
+                published_file: Path | None = None) -> Report:
+    """Tables from result files (raises ``ProtocolConflict`` / ``CollectError`` / ``PublishedError``)."""
+    found = collect(paths)
+    notes = list(found.notes)
+    runs = dedupe(found.entries, notes)
+    published: list[Entry] = []
+    if with_published:
+        from tokbench.report.published import load_published
+
+        published = load_published(published_file)
+    tables = build_tables(runs, published, mix_protocols)
+    details = {t.name: d for t in tables if t.kind == "language" and (d := language_detail(t)) is not None}
+    return Report(tables, runs, notes, details)
+
+
+def write_report(report: Report, formats: list[str], output: Path) -> list[Path]:
+    """Write the formats into ``output``; returns the files written."""
+    from tokbench.report import render
+
+    output.mkdir(parents=True, exist_ok=True)
+    counts = counts_table(report.runs)
+    written: list[Path] = []
+
+    def put(name: str, text: str) -> None:
+        path = output / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+
+    for fmt in formats:
+        if fmt == "md":
+            put("report.md", render.to_markdown(report.tables, counts, report.notes, report.details))
+        elif fmt == "csv":
+            for t in report.tables:
+                put(f"{t.name}.csv", render.to_csv(t))
+            for d in report.details.values():
+                put(f"{d.name}.csv", d.frame.rename_axis("metric").to_csv())
+            put("counts.csv", counts.to_csv(index=False))
+        elif fmt == "latex":
+            put("report.tex", render.to_latex(report.tables))
+        elif fmt == "json":
+            put("report.json", render.to_json(report.tables, counts, report.notes, report.details))
+        elif fmt == "html":
+            from tokbench.report.html import to_html
+
+            put("report.html", to_html(report.tables, counts, report.runs, report.notes, report.details))
+    return written

@@ -1,0 +1,178 @@
+"""Find result files, read them, and say what makes two numbers comparable.
+
+A result's *aspects* are everything a number depends on besides the model: the named protocol
+and its options, the suite version and options (OCR / face backend …), the dataset name, its
+identity hashes and any ``--limit``. Two results may share a table column only when no aspect
+known to both differs. Published rows know fewer aspects (no hashes), so they match any run
+that agrees on the aspects they do state.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tokbench.results import BadResult, read_result
+
+# dataset identity fields that name a local place rather than content: never compared
+_PATH_KEYS = {"folder", "root", "path", "dir", "images", "image_dir"}
+# suite options that change speed, not numbers: never compared
+_COSMETIC = {"batch_size", "device", "workers", "num_workers", "verbose", "progress"}
+
+
+class CollectError(ValueError):
+    """A path that does not exist or holds no result at all."""
+
+
+@dataclass
+class Entry:
+    """One result (or one published row set for one suite and resolution)."""
+
+    result: dict[str, Any]
+    path: Path | None = None
+    published: dict[str, Any] | None = None  # {"source": ..., "status": ...} for transcribed rows
+
+    @property
+    def model(self) -> str:
+        return str(self.result["model"].get("id") or self.result["model"].get("spec") or "?")
+
+    @property
+    def suite(self) -> str:
+        return str(self.result["suite"]["name"])
+
+    @property
+    def dataset(self) -> str:
+        return str(self.result["dataset"]["name"])
+
+    @property
+    def resolution(self) -> int:
+        return int(self.result["resolution"])
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.result.get("metrics") or {}
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.result["model"].get("info") or {}
+
+    @property
+    def kind(self) -> str:
+        return str(self.info.get("kind") or "–")
+
+    @property
+    def factor(self) -> str:
+        """Spatial down-sampling factor as the TokBench tables write it: ``16×``, ``1D`` or ``–``."""
+        if self.info.get("factor"):
+            return str(self.info["factor"])
+        if str(self.info.get("token_layout", "")).lower() == "1d":
+            return "1D"
+        down = self.info.get("downsample")
+        return f"{down}×" if down else "–"
+
+    @property
+    def bpp(self) -> float | None:
+        value = (self.result.get("rate") or {}).get("bpp_mean")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    @property
+    def created(self) -> str:
+        return str(self.result.get("created") or "")
+
+    @property
+    def where(self) -> str:
+        """How the entry is named in messages: its file, or its published source."""
+        if self.published:
+            return f"published: {self.published.get('source', '?')}"
+        return str(self.path) if self.path else "?"
+
+    def aspects(self) -> dict[str, str]:
+        """Everything a number depends on besides the model, as comparable strings."""
+        r = self.result
+        out: dict[str, str] = {}
+        protocol = dict(r.get("protocol") or {})
+        if "name" in protocol:
+            out["protocol"] = _text(protocol.pop("name"))
+        for k, v in sorted(protocol.items()):
+            out[f"protocol option {k}"] = _text(v)
+        suite = r["suite"]
+        if suite.get("version") is not None:
+            out[f"{self.suite} suite version"] = _text(suite["version"])
+        for k, v in sorted((suite.get("options") or {}).items()):
+            if k in ("codebook_sizes", "token_layout") or k in _COSMETIC:  # the model's (set by the runner) / speed
+                continue
+            out[f"{self.suite} option {k}"] = _text(v)
+        ds = r["dataset"]
+        out["dataset"] = _text(ds["name"])
+        for k, v in sorted((ds.get("identity") or {}).items()):
+            if k not in _PATH_KEYS and not k.endswith(("_path", "_dir")):
+                out[f"dataset identity {k}"] = _text(v)
+        if "limit" in ds:
+            out["dataset limit"] = _text(ds.get("limit"))
+        return out
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def differences(a: Entry, b: Entry) -> list[tuple[str, str, str]]:
+    """(aspect, value in a, value in b) for every aspect both know and that differs."""
+    x, y = a.aspects(), b.aspects()
+    return [(k, x[k], y[k]) for k in x if k in y and x[k] != y[k]]
+
+
+@dataclass
+class Collection:
+    entries: list[Entry] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def collect(paths: list[str | Path]) -> Collection:
+    """Result files named directly or found (``*.json``, recursively) under folders.
+
+    Non-result JSON files are skipped with a note; a path that does not exist raises.
+    """
+    out = Collection()
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise CollectError(f"{path}: no such file or folder")
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*.json") if not _companion(p))
+        else:
+            files = [path]
+        for file in files:
+            real = file.resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            try:
+                out.entries.append(Entry(dict(read_result(file)), file))
+            except BadResult as e:
+                out.notes.append(f"skipped {e}")
+    return out
+
+
+def _companion(path: Path) -> bool:
+    """Files the runner writes beside results (example folders) are not results: skip silently."""
+    return any(part.endswith(".examples") for part in path.parts)
+
+
+def dedupe(entries: list[Entry], notes: list[str]) -> list[Entry]:
+    """Keep the newest of results with the same model, suite, dataset, resolution and aspects."""
+    best: dict[tuple[Any, ...], Entry] = {}
+    for e in entries:
+        key = (e.model, e.suite, e.resolution, bool(e.published), json.dumps(e.aspects(), sort_keys=True))
+        old = best.get(key)
+        if old is None:
+            best[key] = e
+            continue
+        keep, drop = (e, old) if e.created > old.created else (old, e)
+        best[key] = keep
+        notes.append(f"duplicate result for {e.model} / {e.suite} @{e.resolution}: kept {keep.where}, "
+                     f"ignored {drop.where}")
+    return [e for e in entries if any(e is v for v in best.values())]

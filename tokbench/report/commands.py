@@ -1,0 +1,97 @@
+"""The ``report``, ``check`` and ``compare`` commands as plain functions returning exit codes.
+
+``cli.py`` wires them to typer. Errors are one line on stderr (``error: ...``), exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+CHECK_FORMATS = ("text", "github", "json")
+
+
+def _error(message: str, code: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _list(value: str | Path | list[str] | list[Path] | tuple[str, ...]) -> list[str | Path]:
+    return [value] if isinstance(value, (str, Path)) else list(value)
+
+
+def _formats(formats: str | list[str]) -> list[str]:
+    items = formats.split(",") if isinstance(formats, str) else [p for f in formats for p in f.split(",")]
+    return [f.strip().lower() for f in items if f.strip()]
+
+
+def report_cmd(paths: list[str], formats: str | list[str], output: str | Path, mix_protocols: bool = False,
+               with_published: bool = False) -> int:
+    """Leaderboard tables from result files/folders into ``output`` (md, csv, html, latex, json)."""
+    from tokbench.report.build import FORMATS, make_report, write_report
+    from tokbench.report.collect import CollectError
+    from tokbench.report.published import PublishedError
+    from tokbench.report.tables import ProtocolConflict
+
+    wanted = _formats(formats)
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad or not wanted:
+        return _error(f"--format must be a comma-separated subset of {','.join(FORMATS)}, got {formats!r}")
+    if not paths:
+        return _error("give at least one result file or folder")
+    try:
+        report = make_report(list(paths), mix_protocols, with_published)
+    except ProtocolConflict as e:
+        return _error(f"refusing to put numbers made under different protocols into one column: {e}")
+    except (CollectError, PublishedError) as e:
+        return _error(str(e))
+    if not report.runs and not with_published:
+        for note in report.notes:
+            print(f"note: {note}", file=sys.stderr)
+        return _error(f"no tokbench result files found in {', '.join(map(str, paths))}")
+    written = write_report(report, wanted, Path(output))
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{len(report.runs)} result file(s), {len(report.tables)} table(s)", file=sys.stderr)
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def check_cmd(new: str | list[str], baseline: str | list[str], max_drop: list[str] | None = None,
+              fmt: str = "text") -> int:
+    """The release gate: 0 nothing regressed, 1 a metric regressed, 2 the results cannot be compared."""
+    from tokbench.report import gate_view
+    from tokbench.report.collect import CollectError
+    from tokbench.report.gate import GateError, run_check
+
+    if fmt not in CHECK_FORMATS:
+        return _error(f"--format must be one of {', '.join(CHECK_FORMATS)}, got {fmt!r}")
+    try:
+        result = run_check(_list(new), _list(baseline), list(max_drop or []))
+    except (GateError, CollectError) as e:
+        return _error(str(e))
+    if fmt == "github":
+        sys.stdout.write(gate_view.to_github(result))
+    elif fmt == "json":
+        sys.stdout.write(gate_view.to_json(result))
+    else:
+        gate_view.to_rich(result)
+    return result.exit_code
+
+
+def compare_cmd(a: str | list[str], b: str | list[str]) -> int:
+    """Two result sets side by side; 2 when nothing pairs up."""
+    from tokbench.report.collect import CollectError
+    from tokbench.report.compare import compare_sets, print_comparison
+
+    try:
+        comparison = compare_sets(_list(a), _list(b))
+    except CollectError as e:
+        return _error(str(e))
+    if not comparison.deltas:
+        for note in comparison.notes:
+            print(f"note: {note}", file=sys.stderr)
+        return _error("nothing to compare: no result in A has a partner in B (same suite, dataset, resolution)")
+    print_comparison(comparison)
+    return 0

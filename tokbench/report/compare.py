@@ -1,0 +1,97 @@
+"""``tokbench compare A B``: two result sets side by side, with deltas coloured by better / worse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tokbench.report.collect import differences
+from tokbench.report.metrics import HIGHER, LOWER, order_key, spec
+from tokbench.report.pairing import key_of, label_of, load_side, pair
+
+BETTER, WORSE, EQUAL, UNKNOWN = "better", "worse", "equal", "?"
+
+
+@dataclass
+class Delta:
+    pair: str
+    metric: str
+    a: float | None
+    b: float | None
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.a is None or self.b is None else self.b - self.a
+
+    @property
+    def percent(self) -> float | None:
+        d = self.delta
+        return None if d is None or not self.a else 100.0 * d / abs(self.a)
+
+    @property
+    def verdict(self) -> str:
+        """Whether B is better than A for this metric."""
+        d = self.delta
+        if d is None:
+            return UNKNOWN
+        if d == 0:
+            return EQUAL
+        direction = spec(self.metric).direction
+        if direction == HIGHER:
+            return BETTER if d > 0 else WORSE
+        if direction == LOWER:
+            return BETTER if d < 0 else WORSE
+        return UNKNOWN
+
+
+@dataclass
+class Comparison:
+    deltas: list[Delta] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    names: tuple[str, str] = ("A", "B")
+
+
+def _num(v: object) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v else None
+
+
+def compare_sets(a: list[str | Path], b: list[str | Path]) -> Comparison:
+    out = Comparison()
+    left, right = load_side(a, out.notes), load_side(b, out.notes)
+    p = pair(left, right, ("A", "B"), by_model=True)
+    out.names = (", ".join(sorted({e.model for e in left})) or "A", ", ".join(sorted({e.model for e in right})) or "B")
+    for e in p.only_a:
+        out.notes.append(f"only in A: {label_of(key_of(e))} ({e.where})")
+    for e in p.only_b:
+        out.notes.append(f"only in B: {label_of(key_of(e))} ({e.where})")
+    for label, x, y in p.pairs:
+        for aspect, va, vb in differences(x, y):
+            out.warnings.append(f"{label}: {aspect} differs ({va!r} vs {vb!r}); deltas may not be meaningful")
+        for metric in sorted(set(x.metrics) | set(y.metrics), key=order_key):
+            va, vb = _num(x.metrics.get(metric)), _num(y.metrics.get(metric))
+            if va is not None or vb is not None:
+                out.deltas.append(Delta(label, metric, va, vb))
+    return out
+
+
+def print_comparison(c: Comparison) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if Console().is_terminal else 160, highlight=False)
+    table = Table(title=f"A = {c.names[0]}   B = {c.names[1]}")
+    for col in ("result", "metric", "", "A", "B", "Δ (B−A)", "Δ %", "B is"):
+        table.add_column(col, justify="right" if col in ("A", "B", "Δ (B−A)", "Δ %") else "left")
+    style = {BETTER: "green", WORSE: "red", EQUAL: "dim", UNKNOWN: ""}
+    for d in c.deltas:
+        s = spec(d.metric)
+        delta = "–" if d.delta is None else f"{d.delta:+.4g}"
+        pct = "–" if d.percent is None else f"{d.percent:+.2f}%"
+        table.add_row(d.pair, s.label, s.arrow or "?", s.format(d.a), s.format(d.b), delta, pct, d.verdict,
+                      style=style[d.verdict])
+    console.print(table)
+    for w in c.warnings:
+        console.print(f"[yellow]warning:[/] {w}", markup=True)
+    for n in c.notes:
+        console.print(f"[dim]note: {n}[/]", markup=True)

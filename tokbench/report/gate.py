@@ -1,0 +1,184 @@
+"""``tokbench check``: the release gate. Compare NEW against a baseline, metric by metric.
+
+A metric regresses when its drop in the bad direction exceeds its tolerance. Arithmetic is
+decimal on the numbers as stored (``repr`` of the float), so a drop exactly equal to the
+tolerance passes and anything more fails, free of binary rounding (0.93 - 0.925 is exactly
+0.005). Outcome: 0 nothing regressed, 1 something regressed, 2 the sets cannot be compared
+(different protocol / dataset / suite options, missing metrics, ambiguous pairs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from tokbench.report.collect import Entry, differences
+from tokbench.report.metrics import HIGHER, LOWER, spec
+from tokbench.report.pairing import Pairing, key_of, label_of, load_side, pair
+
+OK, IMPROVED, REGRESSED, SAME, INFO, NEW_METRIC = "ok", "improved", "REGRESSED", "same", "not gated", "new"
+
+
+class GateError(ValueError):
+    """Bad gate arguments (an unparsable or unknown ``--max-drop``)."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    value: Decimal
+    relative: bool  # percent of the baseline value
+    text: str
+
+    def allowed(self, baseline: Decimal) -> Decimal:
+        return self.value * abs(baseline) / 100 if self.relative else self.value
+
+
+def parse_tolerance(text: str) -> Tolerance:
+    raw = text.strip()
+    relative = raw.endswith("%")
+    try:
+        value = Decimal(raw[:-1] if relative else raw)
+    except InvalidOperation:
+        raise GateError(f"tolerance {text!r} is not a number (use e.g. 0.5 or 2%)") from None
+    if not value.is_finite() or value < 0:
+        raise GateError(f"tolerance {text!r} must be a finite number >= 0")
+    return Tolerance(value, relative, raw)
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Tolerance]:
+    """``["t_acc=1", "rfid=5%"]`` -> tolerances by metric."""
+    out = {}
+    for p in pairs:
+        name, sep, value = p.partition("=")
+        if not sep or not name.strip():
+            raise GateError(f"--max-drop {p!r} must look like METRIC=VALUE (e.g. t_acc=1.0 or rfid=5%)")
+        out[name.strip()] = parse_tolerance(value)
+    return out
+
+
+@dataclass
+class Row:
+    pair: str
+    metric: str
+    baseline: float | None
+    new: float | None
+    tolerance: str
+    status: str
+    delta: Decimal | None = None
+    drop: Decimal | None = None
+
+
+@dataclass
+class GateResult:
+    rows: list[Row] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # why the sets cannot be compared
+    notes: list[str] = field(default_factory=list)
+    pairs: int = 0
+
+    @property
+    def regressions(self) -> list[Row]:
+        return [r for r in self.rows if r.status == REGRESSED]
+
+    @property
+    def exit_code(self) -> int:
+        if self.problems:
+            return 2
+        return 1 if self.regressions else 0
+
+
+def _dec(v: Any) -> Decimal | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+        return None
+    return Decimal(repr(v))
+
+
+def compare_metric(label: str, metric: str, old: Any, new: Any, tol: Tolerance | None) -> Row:
+    """One metric's verdict. ``old``/``new`` are numbers (both present)."""
+    s = spec(metric)
+    a, b = _dec(old), _dec(new)
+    assert a is not None and b is not None
+    delta = b - a
+    if s.direction == HIGHER:
+        drop = -delta
+    elif s.direction == LOWER:
+        drop = delta
+    else:
+        drop = abs(delta)  # unknown direction: any change counts against the tolerance
+    if tol is None:
+        status = SAME if delta == 0 else INFO
+    elif drop > tol.allowed(a):
+        status = REGRESSED
+    elif delta == 0:
+        status = SAME
+    elif s.direction in (HIGHER, LOWER) and drop < 0:
+        status = IMPROVED
+    else:
+        status = OK
+    return Row(label, metric, float(old), float(new), tol.text if tol else "–", status, delta, drop)
+
+
+def check_pair(label: str, old: Entry, new: Entry, overrides: dict[str, Tolerance], out: GateResult) -> None:
+    diffs = differences(old, new)
+    if diffs:
+        aspect, va, vb = diffs[0]
+        more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
+        out.problems.append(f"{label}: {aspect} differs: {va!r} (baseline {old.where}) vs {vb!r} "
+                            f"(new {new.where}){more}")
+        return
+    for metric in sorted(set(old.metrics) | set(new.metrics)):
+        a, b = old.metrics.get(metric), new.metrics.get(metric)
+        tol = overrides.get(metric)
+        if tol is None and spec(metric).tolerance is not None:
+            tol = parse_tolerance(spec(metric).tolerance or "0")
+        if _dec(a) is None and _dec(b) is None:
+            continue
+        if _dec(b) is None:
+            if tol is not None:
+                out.problems.append(f"{label}: metric {metric} is missing in the new result ({new.where})")
+            else:
+                out.notes.append(f"{label}: {metric} is missing in the new result (not gated)")
+            continue
+        if _dec(a) is None:
+            out.rows.append(Row(label, metric, None, float(b), tol.text if tol else "–", NEW_METRIC))
+            continue
+        out.rows.append(compare_metric(label, metric, a, b, tol))
+
+
+def run_check(new: list[str | Path], baseline: list[str | Path], max_drop: list[str]) -> GateResult:
+    """Compare every paired result; reasons to refuse go to ``problems``."""
+    overrides = parse_overrides(max_drop)
+    out = GateResult()
+    new_entries = load_side(new, out.notes)
+    old_entries = load_side(baseline, out.notes)
+    if not new_entries:
+        out.problems.append(f"no result files in NEW ({', '.join(map(str, new))})")
+    if not old_entries:
+        out.problems.append(f"no result files in the baseline ({', '.join(map(str, baseline))})")
+    p: Pairing = pair(new_entries, old_entries, ("NEW", "baseline"))
+    out.problems += p.ambiguous
+    unmatched_new = list(p.only_a)
+    for e in p.only_b:
+        twin = next((n for n in unmatched_new if n.suite == e.suite), None)
+        if twin is None:
+            out.problems.append(f"{label_of(key_of(e))}: in the baseline ({e.where}) but not in NEW")
+            continue
+        unmatched_new.remove(twin)
+        what = [f"{name} differs: {a!r} (baseline) vs {b!r} (new)"
+                for name, a, b in (("dataset", e.dataset, twin.dataset), ("resolution", e.resolution, twin.resolution))
+                if a != b]
+        out.problems.append(f"{e.suite}: {'; '.join(what)} ({e.where} vs {twin.where})")
+    for e in unmatched_new:
+        out.notes.append(f"{label_of(key_of(e))}: no baseline result, not checked ({e.where})")
+    if new_entries and old_entries and not p.pairs and not p.ambiguous:
+        out.problems.append("no result in NEW has a baseline with the same suite, dataset and resolution")
+    for label, n, o in p.pairs:
+        check_pair(label, o, n, overrides, out)
+    out.pairs = len(p.pairs)
+    known = {m for _, n, o in p.pairs for m in (*n.metrics, *o.metrics)}
+    for metric in overrides:
+        if p.pairs and metric not in known:
+            out.problems.append(f"--max-drop names metric {metric!r}, which no paired result has "
+                                f"(known: {', '.join(sorted(known)[:20])})")
+    return out

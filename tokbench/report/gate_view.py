@@ -1,0 +1,107 @@
+"""How ``check`` shows its verdict: a rich table in the terminal, Markdown for a pull-request
+comment (``--format github``), or JSON."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from tokbench.report.gate import IMPROVED, INFO, NEW_METRIC, REGRESSED, SAME, GateResult, Row
+from tokbench.report.metrics import spec
+
+MAX_UNGATED_ROWS = 15
+
+
+def num(v: float | None) -> str:
+    return "–" if v is None else f"{v:.6g}"
+
+
+def dec(d: Decimal | None, sign: bool = True) -> str:
+    if d is None:
+        return "–"
+    text = format(d.normalize(), "f") if d != 0 else "0"
+    if len(text.lstrip("-")) > 10:
+        text = f"{float(d):.4g}"
+    return ("+" if sign and d > 0 else "") + text
+
+
+def verdict(result: GateResult) -> str:
+    if result.problems:
+        return "cannot compare"
+    n = len(result.regressions)
+    return f"{n} regression{'s' if n != 1 else ''}" if n else "passed"
+
+
+def _shown(result: GateResult) -> list[Row]:
+    """Rows worth a line: anything not unchanged-and-ungated."""
+    return [r for r in result.rows if r.status not in (SAME,) and not (r.status == INFO and r.delta == 0)]
+
+
+def _direction(metric: str) -> str:
+    return spec(metric).arrow or "?"
+
+
+def to_rich(result: GateResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if Console().is_terminal else 160, highlight=False)
+    style = {REGRESSED: "bold red", IMPROVED: "green", INFO: "dim", NEW_METRIC: "cyan"}
+    table = Table(title=f"tokbench check: {verdict(result)}")
+    for col in ("result", "metric", "", "baseline", "new", "Δ", "allowed drop", "status"):
+        table.add_column(col, justify="right" if col in ("baseline", "new", "Δ", "allowed drop") else "left")
+    rows = sorted(_shown(result), key=lambda r: (r.status != REGRESSED, r.pair, r.metric))
+    ungated = [r for r in rows if r.status == INFO]
+    if len(ungated) > MAX_UNGATED_ROWS:  # e.g. a hundred token-language statistics: count them instead
+        rows = [r for r in rows if r.status != INFO]
+    for r in rows:
+        table.add_row(r.pair, spec(r.metric).label, _direction(r.metric), num(r.baseline), num(r.new), dec(r.delta),
+                      r.tolerance, r.status, style=style.get(r.status, ""))
+    if rows:
+        console.print(table)
+    if len(ungated) > MAX_UNGATED_ROWS:
+        console.print(f"{len(ungated)} metrics without a tolerance changed (not gated; --format json lists them)")
+    same = sum(r.status == SAME for r in result.rows)
+    console.print(f"{result.pairs} result pair(s), {len(result.rows)} metric(s) compared: "
+                  f"{len(result.regressions)} regressed, {sum(r.status == IMPROVED for r in result.rows)} improved, "
+                  f"{same} unchanged.")
+    for p in result.problems:
+        console.print(f"[bold red]cannot compare:[/] {p}", markup=True)
+    for n in result.notes:
+        console.print(f"[dim]note: {n}[/]", markup=True)
+
+
+def to_github(result: GateResult) -> str:
+    """A Markdown summary for a pull-request comment or ``$GITHUB_STEP_SUMMARY``."""
+    icon = "⚠️" if result.problems else ("❌" if result.regressions else "✅")
+    out = [f"## {icon} tokbench release gate: {verdict(result)}", ""]
+    if result.problems:
+        out += ["**Cannot compare:**", ""] + [f"- {p}" for p in result.problems] + [""]
+    head = ["| Result | Metric | Baseline | New | Δ | Allowed drop | Status |",
+            "|---|---|---:|---:|---:|---:|---|"]
+
+    def line(r: Row) -> str:
+        status = f"**{r.status}**" if r.status == REGRESSED else r.status
+        return (f"| {r.pair} | {spec(r.metric).label} {_direction(r.metric)} | {num(r.baseline)} | {num(r.new)} | "
+                f"{dec(r.delta)} | {r.tolerance} | {status} |")
+
+    bad = [r for r in result.rows if r.status == REGRESSED]
+    rest = [r for r in _shown(result) if r.status != REGRESSED]
+    if bad:
+        out += ["### Regressions", ""] + head + [line(r) for r in bad] + [""]
+    if rest:
+        out += [f"<details><summary>{len(rest)} other changed metric(s)</summary>", ""] + head
+        out += [line(r) for r in rest] + ["", "</details>", ""]
+    same = sum(r.status == SAME for r in result.rows)
+    out.append(f"{result.pairs} result pair(s), {len(result.rows)} metric(s) compared, {same} unchanged.")
+    if result.notes:
+        out += ["", "<details><summary>Notes</summary>", ""] + [f"- {n}" for n in result.notes] + ["", "</details>"]
+    return "\n".join(out) + "\n"
+
+
+def to_json(result: GateResult) -> str:
+    rows = [{"pair": r.pair, "metric": r.metric, "baseline": r.baseline, "new": r.new,
+             "delta": None if r.delta is None else float(r.delta), "tolerance": r.tolerance, "status": r.status}
+            for r in result.rows]
+    return json.dumps({"verdict": verdict(result), "exit_code": result.exit_code, "rows": rows,
+                       "problems": result.problems, "notes": result.notes}, indent=1, ensure_ascii=False) + "\n"
