@@ -7,6 +7,10 @@ the original and of the reconstruction, either the restored one at the original 
 (``where="restored"``) or the S x S canvas pair (``where="canvas"``); reference = the originals
 of the same run. FID in float64; KID = unbiased polynomial-kernel MMD^2 over seeded subsets. The
 Inception Score is not offered (no logits offline).
+
+The originals' features do not depend on the model, so they are cached by content (Inception
+hash, ``where``, pixels) and a second model costs one feature pass (its reconstructions); the
+reference statistics (mu, sigma) of a whole set are cached under the hash of its feature keys.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tokbench.cache import atomic_write_bytes, content_key
 from tokbench.suite import Item, Suite
 
 _DEFAULTS: dict[str, Any] = {"where": "restored", "batch_size": 16, "kid_subsets": 100,
@@ -41,6 +46,7 @@ class FidSuite(Suite):
         super().__init__(**merged)
         self.model: Any = None
         self.info: dict[str, Any] = {}
+        self.reference_features = {"computed": 0, "cached": 0}
 
     def setup(self, device: str) -> None:
         from tokbench.metrics.inception import load_inception
@@ -57,12 +63,47 @@ class FidSuite(Suite):
             raise RuntimeError("fid: setup(device) must run before process()")
         from tokbench.metrics.inception import features_of_arrays
 
-        pairs = [self._pair(it) for it in items]
+        pairs = [(np.ascontiguousarray(a), np.ascontiguousarray(b)) for a, b in map(self._pair, items)]
         bs = int(self.options["batch_size"])
-        orig = features_of_arrays(self.model, [np.ascontiguousarray(a) for a, _ in pairs], bs)
-        recon = features_of_arrays(self.model, [np.ascontiguousarray(b) for _, b in pairs], bs)
-        return [[{"image_id": it.image_id, "_feat_orig": orig[i], "_feat_recon": recon[i]}]
+        keys = [self._original_key(a) for a, _ in pairs]
+        orig: list[np.ndarray | None] = [self._cached_feature(k) for k in keys]
+        todo = [i for i, f in enumerate(orig) if f is None]
+        if todo:
+            fresh = features_of_arrays(self.model, [pairs[i][0] for i in todo], bs)
+            for i, f in zip(todo, fresh, strict=True):
+                orig[i] = f
+                self._store_feature(keys[i], f)
+        self.reference_features["computed"] += len(todo)
+        self.reference_features["cached"] += len(items) - len(todo)
+        recon = features_of_arrays(self.model, [b for _, b in pairs], bs)
+        return [[{"image_id": it.image_id, "_orig_key": keys[i], "_feat_orig": orig[i], "_feat_recon": recon[i]}]
                 for i, it in enumerate(items)]
+
+    def _feature_dir(self) -> Any:
+        from tokbench.paths import cache_dir
+
+        return (self.cache_root or cache_dir()) / "fid-features"
+
+    def _original_key(self, pixels: np.ndarray) -> str:
+        import hashlib
+
+        digest = hashlib.sha256(pixels.tobytes()).hexdigest()
+        return content_key("fid-original", self.info.get("sha256"), self.options["where"], pixels.shape, digest)
+
+    def _cached_feature(self, key: str) -> np.ndarray | None:
+        path = self._feature_dir() / key[:2] / f"{key}.npy"
+        try:
+            feat = np.load(path)
+        except (OSError, ValueError):
+            return None  # absent or damaged: recomputed
+        return feat if feat.shape == (2048,) else None
+
+    def _store_feature(self, key: str, feat: np.ndarray) -> None:
+        import io
+
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(feat, dtype=np.float32))
+        atomic_write_bytes(self._feature_dir() / key[:2] / f"{key}.npy", buf.getvalue())
 
     def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
         from tokbench.metrics.fid import bias_warning, fid_from_features, kid
@@ -78,9 +119,19 @@ class FidSuite(Suite):
             return {"metrics": {"rfid": None, "kid_mean": None, "kid_std": None}, "extra": extra}
         orig = np.stack([r["_feat_orig"] for r in used])
         recon = np.stack([r["_feat_recon"] for r in used])
+        extra["reference_features"] = dict(self.reference_features)
+        rfid = fid_from_features(orig, recon) if len(used) <= orig.shape[1] else self._large_fid(used, orig, recon)
         k = kid(orig, recon, int(self.options["kid_subsets"]), int(self.options["kid_subset_size"]),
                 int(self.options["kid_seed"]))
         extra.update(warning=bias_warning(len(used)), kid_subsets=k["kid_subsets"],
                      kid_subset_size=k["kid_subset_size"], kid_seed=k["kid_seed"])
-        return {"metrics": {"rfid": fid_from_features(orig, recon), "kid_mean": k["kid_mean"],
+        return {"metrics": {"rfid": rfid, "kid_mean": k["kid_mean"],
                             "kid_std": k["kid_std"]}, "extra": extra}
+
+    def _large_fid(self, used: list[dict[str, Any]], orig: np.ndarray, recon: np.ndarray) -> float:
+        """Beyond 2048 images: reference (mu, sigma) cached under the hash of the originals' keys."""
+        from tokbench.metrics.fid import GaussianStats, ReferenceStatsCache, frechet_distance
+
+        key = content_key("fid-reference", [r["_orig_key"] for r in used])
+        ref = ReferenceStatsCache(self._feature_dir().parent / "fid-reference").get_or_compute(key, lambda: [orig])
+        return frechet_distance(ref, GaussianStats.from_features(recon))

@@ -145,6 +145,8 @@ class Runner:
         if self.config.limit is not None:
             dataset.samples = dataset.samples[: self.config.limit]
         suites = [self._build_suite(name, adapter) for name in self.config.suites]
+        for suite in suites:
+            suite.cache_root = self.recon_cache.root.parent
         return spec, adapter, dataset, suites
 
     def _build_suite(self, name: str, adapter: Tokenizer) -> Suite:

@@ -11,6 +11,7 @@ counts it under that reason and ``aggregate`` must leave it out of every metric.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -53,6 +54,8 @@ class Suite:
 
     def __init__(self, **options: Any) -> None:
         self.options: dict[str, Any] = dict(options)
+        #: root of the run's content-keyed caches (set by the runner; suites may keep their own there)
+        self.cache_root: Path | None = None
 
     def identity(self) -> dict[str, Any]:
         """Everything a record depends on; part of the record cache key."""
