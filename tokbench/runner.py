@@ -30,6 +30,7 @@ from tokbench.adapter import Tokenizer
 from tokbench.cache import ReconCache, ReconEntry, RecordCache, content_key, sweep_stale_temp_files
 from tokbench.data.dataset import Dataset, Sample, resolve_dataset
 from tokbench.data.images import IMAGE_READ_OPTIONS, BadImage, load_rgb
+from tokbench.examples import write_examples
 from tokbench.protocol import Placement, Protocol, to_uint8
 from tokbench.registry import SUITES, ModelSpec, build_model, parse_model_spec
 from tokbench.results import SCHEMA, Result, result_path, write_result
@@ -215,6 +216,7 @@ class Runner:
         cfg = self.config
         size = adapter.info.canvas_size(resolution)
         records: dict[str, list[dict[str, Any]]] = {s.name: [] for s in suites}
+        seen: dict[str, Sample] = {}
         skipped_images: list[dict[str, str]] = [{"image": w, "reason": r} for w, r in dataset.skipped]
         bits: list[float] = []
         t_recon = t_suites = 0.0
@@ -226,6 +228,7 @@ class Runner:
             t_recon += time.perf_counter() - t
             items: list[tuple[Item, str]] = []
             for prep in batch:
+                seen[prep.sample.image_id] = prep.sample
                 entry = entries.get(prep.key)
                 if entry is None:
                     continue
@@ -255,11 +258,32 @@ class Runner:
             path = result_path(Path(cfg.output_dir), spec.id, dataset.name, suite.name, resolution)
             try:
                 write_result(path, result, records[suite.name])
+                write_examples(path, suite, records[suite.name],
+                               lambda image_id: self._reload_item(seen.get(image_id), size, resolution, mkey))
             except OSError as e:
                 raise RunError(f"cannot write the result {path}: {e.strerror or e} (results already written "
                                "are intact; the cache keeps all finished work, rerun to resume)") from e
             written.append(path)
         return written
+
+    def _recon_key(self, mkey: str, size: int, image_sha256: str) -> str:
+        return content_key("recon", mkey, self.protocol.to_dict(), size, image_sha256)
+
+    def _reload_item(self, sample: Sample | None, size: int, resolution: int, mkey: str) -> Item | None:
+        """An image's item again, from disk and the reconstruction cache (no tokenizer call)."""
+        if sample is None:
+            return None
+        try:
+            img = load_rgb(sample.path)
+        except BadImage:
+            return None
+        canvas, placement = self.protocol.prepare(img.pixels, size)
+        entry = self.recon_cache.get(self._recon_key(mkey, size, img.sha256), size)
+        if entry is None:
+            return None
+        restored = self.protocol.restore(entry.canvas_recon, placement, img.pixels)
+        return Item(sample.image_id, img.pixels, restored, canvas, entry.canvas_recon, resolution,
+                    sample.annotations, entry.codes, entry.bits)
 
     def _prepared_batches(self, dataset: Dataset, size: int, mkey: str,
                           skipped: list[dict[str, str]]) -> Iterator[list[Prepared]]:
@@ -271,7 +295,7 @@ class Runner:
             except BadImage as e:
                 return str(e)
             canvas, placement = self.protocol.prepare(img.pixels, size)
-            key = content_key("recon", mkey, self.protocol.to_dict(), size, img.sha256)
+            key = self._recon_key(mkey, size, img.sha256)
             return Prepared(sample, img.pixels, canvas, placement, key)
 
         bs = self.config.batch_size

@@ -51,6 +51,8 @@ class Suite:
     needs_codes: ClassVar[bool] = False
     #: annotation kind an item must carry ("text", "faces") or None for any image.
     annotation_kind: ClassVar[str | None] = None
+    #: record field that ranks instances for the report's example crops (None: no examples).
+    example_score: ClassVar[str | None] = None
 
     def __init__(self, **options: Any) -> None:
         self.options: dict[str, Any] = dict(options)
@@ -67,6 +69,10 @@ class Suite:
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         """Per item, its instance records. May batch internally."""
         raise NotImplementedError
+
+    def example_pair(self, item: Item, record: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+        """Original and reconstruction crops of one instance, for the report. Default: none."""
+        return None
 
     def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
         """Fold every record of the run (skipped ones included) into a dict with
