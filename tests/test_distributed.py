@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,10 @@ def test_two_ranks_equal_one(tmp_path: Path, image_folder: Path) -> None:
     single = subprocess.run([sys.executable, "-m", "tokbench", *args, "--output-dir", str(tmp_path / "one"),
                              "--cache-dir", str(tmp_path / "c1")], capture_output=True, text=True)
     assert single.returncode == 0, single.stderr
-    multi = subprocess.run(["torchrun", "--nproc-per-node", "2", "--master-port", "29533", "-m", "tokbench", *args,
+    with socket.socket() as sock:  # a free port, so parallel test runs do not collide
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    multi = subprocess.run(["torchrun", "--nproc-per-node", "2", "--master-port", port, "-m", "tokbench", *args,
                             "--output-dir", str(tmp_path / "two"), "--cache-dir", str(tmp_path / "c2")],
                            capture_output=True, text=True)
     assert multi.returncode == 0, multi.stderr

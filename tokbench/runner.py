@@ -163,6 +163,10 @@ class Runner:
 
     # -- main loop ---------------------------------------------------------------------------
     def run(self) -> list[Path]:
+        if os.environ.get("RANK", "0") != "0":
+            # torchrun: only rank 0 writes results, so only it takes the output lock (a lock held by a
+            # rank waiting at a barrier would deadlock rank 0)
+            return self._run()
         with output_lock(Path(self.config.output_dir)):
             for folder in (Path(self.config.output_dir), self.recon_cache.root, self.record_cache.root):
                 sweep_stale_temp_files(folder)
