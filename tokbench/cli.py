@@ -13,6 +13,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Evaluate visual tokenizers: how much text, faces and detail survive reconstruction.")
 data_app = typer.Typer(no_args_is_help=True, help="Fetch, verify and annotate datasets.")
 app.add_typer(data_app, name="data")
+import_app = typer.Typer(no_args_is_help=True, help="Import results made by other tools.")
+app.add_typer(import_app, name="import")
 
 
 def _err(message: str, code: int = 2) -> None:
@@ -263,6 +265,39 @@ def compare(a: Annotated[str, typer.Argument(help="result file or folder")],
     from tokbench.report.commands import compare_cmd
 
     raise typer.Exit(compare_cmd(a, b))
+
+
+@import_app.command("tokbench-output")
+def import_tokbench_output(
+    files: Annotated[list[Path], typer.Argument(help="TokBench eval_text.py output files (<dataset>.json)")],
+    output: Annotated[str, typer.Option(help="where result files go")] = "results/runs",
+    model: Annotated[Optional[str], typer.Option(help="model name (default: the method name in the files)")] = None,
+) -> None:
+    """Turn TokBench reference outputs into tokbench `text` results (pooled, bucketed, marked imported)."""
+    from tokbench.importers import BadImport, import_tokbench_outputs
+
+    try:
+        paths = import_tokbench_outputs(files, Path(output), model)
+    except BadImport as e:
+        _err(str(e), 2)
+    for p in paths:
+        typer.echo(f"wrote {p}")
+
+
+@data_app.command("annotate-faces")
+def data_annotate_faces(
+    folder: Annotated[Path, typer.Argument(help="folder of photos")],
+    out: Annotated[Optional[Path], typer.Option(help="output file (default: FOLDER/face_meta.json)")] = None,
+    recursive: bool = False,
+) -> None:
+    """Write a TokBench-format face file (box, 5-point kps, ratio) with dlib's detector and landmarks."""
+    from tokbench.data.annotate_faces import annotate_faces
+
+    if not folder.is_dir():
+        _err(f"not a folder: {folder}")
+    records = annotate_faces(folder, out, recursive=recursive)
+    faces = sum(len(r["faces"]) for r in records)
+    typer.echo(f"{faces} face(s) in {len(records)} image(s) -> {out or folder / 'face_meta.json'}")
 
 
 def main() -> None:

@@ -180,8 +180,10 @@ def _register_builtins() -> None:
                         codec=codec)
     MODELS.register("kmeans-vq", f"{m}.kmeans_vq:KMeansVQ", "patch k-means VQ tokenizer (p=, K=), trained offline")
     from tokbench.adapters.catalog import register_real_families
+    from tokbench.backends import register_backends
 
     register_real_families(MODELS)
+    register_backends(OCR_BACKENDS, FACE_BACKENDS)
     s = "tokbench.suites"
     SUITES.register("recon", f"{s}.recon:ReconSuite", "PSNR, SSIM (+ MS-SSIM, LPIPS) per image")
     SUITES.register("fid", f"{s}.fid:FidSuite", "rFID and KID between originals and reconstructions")

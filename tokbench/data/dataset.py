@@ -115,12 +115,12 @@ def samples_dataset(root: str | None = None) -> Dataset:
 
 def _face_samples(root: str | None) -> tuple[Dataset, dict[str, Any]] | None:
     try:
-        from tokbench.samples.faces import build_face_samples
-    except ImportError:
+        from tokbench.samples.faces import GENERATOR_VERSION, build_face_samples
+    except ImportError:  # dlib missing: the samples have text only
         return None
     import json
 
-    out = data_root(root) / "samples-faces"
+    out = data_root(root) / f"samples-faces-v{GENERATOR_VERSION}"
     ann = out / "face_samples.json"
     if not ann.is_file():
         out.mkdir(parents=True, exist_ok=True)

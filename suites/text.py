@@ -1,0 +1,177 @@
+"""``text``: TokBench's T-ACC / T-NED on ground-truth text crops of the reconstruction, by scale.
+
+Per text instance: the crop is cut from the restored reconstruction at the ground-truth ``bbox``
+(axis-aligned box or 4-point polygon, no detection; :mod:`tokbench.data.crops`), read by the OCR
+backend (``ocr=easyocr`` default, offline; ``parseq`` = the paper's docTR PARSeq; ``rapidocr``), and
+scored against ``rec``: exact match (T-ACC) and 1 - normalised edit distance (T-NED), raw and
+case-insensitive. Instances fall into TokBench's scale buckets by ``ratio`` (per resolution); the
+headline is the unweighted mean of the three bucket means, in %, as published.
+
+Nothing is dropped silently: an instance whose crop cannot be made is a skip record with its reason;
+one below the smallest bucket is still read and recorded (bucket "below") but left out of the bucket
+means; one whose ground truth has characters the OCR cannot emit is read and flagged (``oov``), or,
+with ``charset_filter=true``, skipped with a reason (TokBench instead drops the whole batch of 64).
+Options: ocr, batch_size, charset_filter, edges (e0/e1/e2 override), on (restored | original),
+parseq_weights (path to parseq-56125471.pt).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+from tokbench.backends import build_ocr
+from tokbench.data.crops import cut
+from tokbench.metrics.buckets import bucket_of, edges_for, per_dataset, summarize
+from tokbench.metrics.text import outside_charset, text_scores
+from tokbench.suite import Item, Suite
+
+_DEFAULTS: dict[str, Any] = {"ocr": "easyocr", "batch_size": 64, "charset_filter": False, "edges": None,
+                             "on": "restored", "parseq_weights": None}
+FIELDS = {"t_acc": "acc", "t_ned": "ned", "t_acc_ci": "acc_ci", "t_ned_ci": "ned_ci"}
+OOV_SKIP = "ground truth outside the OCR charset"
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "on", "off", "instance", "none"):
+        return value.lower() in ("true", "on", "instance")
+    raise ValueError(f"text: {name} must be true or false, got {value!r}")
+
+
+def text_ratio(ann: dict[str, Any], crop_width: int | None, height: int,
+               width: int) -> tuple[float | None, str]:
+    """The instance ``ratio`` and where it came from ("annotation" or "computed" from the crop)."""
+    ratio = ann.get("ratio")
+    if isinstance(ratio, (int, float)) and not isinstance(ratio, bool):
+        return float(ratio), "annotation"
+    rec = ann.get("rec")
+    if crop_width and isinstance(rec, str) and rec:
+        # TokBench's ratio (inferred from its data): box extent per character / longer image side
+        return crop_width / (len(rec) * max(height, width)), "computed"
+    return None, "missing"
+
+
+class TextSuite(Suite):
+    name = "text"
+    version = "1"
+    annotation_kind = "text"
+    example_score = "ned"
+
+    def __init__(self, **options: Any) -> None:
+        unknown = set(options) - set(_DEFAULTS)
+        if unknown:
+            raise ValueError(f"text: unknown option(s) {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(_DEFAULTS)}")
+        merged = {**_DEFAULTS, **options}
+        merged["charset_filter"] = _flag(merged["charset_filter"], "charset_filter")
+        if merged["on"] not in ("restored", "original"):
+            raise ValueError(f"text: on must be 'restored' or 'original', got {merged['on']!r}")
+        if merged["edges"] is not None:
+            edges_for("text", 0, merged["edges"])  # validate now
+        super().__init__(**merged)
+        backend_options: dict[str, Any] = {"batch_size": int(merged["batch_size"])}
+        if merged["ocr"] == "parseq" and merged["parseq_weights"]:
+            backend_options["weights"] = str(merged["parseq_weights"])
+        self.backend = build_ocr(str(merged["ocr"]), **backend_options)
+        self._ready = False
+        self.timings: Counter[str] = Counter()
+
+    def identity(self) -> dict[str, Any]:
+        """Options and backend; ``batch_size`` is left out: readings do not depend on batching."""
+        ident = super().identity()
+        ident["options"] = {k: v for k, v in self.options.items() if k != "batch_size"}
+        return {**ident, "backend": self.backend.identity()}
+
+    def setup(self, device: str) -> None:
+        t0 = time.perf_counter()
+        self.backend.setup(device)
+        self._ready = True
+        self.timings["setup_s"] += time.perf_counter() - t0
+
+    def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
+        if not self._ready:
+            self.setup("cpu")
+        out: list[list[dict[str, Any]]] = [[] for _ in items]
+        pending: list[tuple[dict[str, Any], Any]] = []
+        charset = getattr(self.backend, "charset", None)
+        for k, item in enumerate(items):
+            image = item.restored if self.options["on"] == "restored" else item.original
+            height, width = item.original.shape[:2]
+            edges = edges_for("text", item.resolution, self.options["edges"])
+            dataset = item.annotations.get("dataset")
+            for i, ann in enumerate(item.annotations.get("text") or []):
+                rec: dict[str, Any] = {"index": i}
+                if dataset is not None:
+                    rec["dataset"] = dataset
+                out[k].append(rec)
+                if not isinstance(ann, dict):
+                    rec["skip"] = "unreadable text annotation"
+                    continue
+                gt = ann.get("rec")
+                if not isinstance(gt, str):
+                    rec["skip"] = "missing rec"
+                    continue
+                rec["gt"] = gt
+                if gt == "":
+                    rec["skip"] = "empty ground truth"
+                    continue
+                crop = cut(image, ann.get("bbox"))
+                crop_width = None if crop.image is None else crop.image.shape[1]
+                ratio, source = text_ratio(ann, crop_width, height, width)
+                rec.update(ratio=ratio, bucket=bucket_of(ratio, edges), geometry=crop.kind)
+                if source != "annotation":
+                    rec["ratio_source"] = source
+                if crop.clipped:
+                    rec["clipped"] = True
+                if crop.skip:
+                    rec.update(skip=crop.skip, detail=crop.detail)
+                    continue
+                if ratio is None:
+                    rec["skip"] = "missing ratio"
+                    continue
+                oov = outside_charset(gt, charset)
+                if oov:
+                    rec["oov"] = oov
+                    if self.options["charset_filter"]:
+                        rec["skip"] = OOV_SKIP
+                        continue
+                pending.append((rec, crop.image))
+        if pending:
+            t0 = time.perf_counter()
+            readings = self.backend.recognize([img for _, img in pending])
+            self.timings["ocr_s"] += time.perf_counter() - t0
+            self.timings["crops"] += len(pending)
+            for (rec, _), reading in zip(pending, readings, strict=True):
+                rec["pred"] = reading.text
+                if reading.confidence is not None:
+                    rec["conf"] = round(float(reading.confidence), 6)
+                rec.update(text_scores(rec["gt"], reading.text))
+        return out
+
+    def example_pair(self, item: Item, record: dict[str, Any]) -> Any:
+        """The instance's ground-truth crop from the original and from the reconstruction."""
+        ann = (item.annotations.get("text") or [])[record.get("index", 0)]
+        a, b = cut(item.original, ann.get("bbox")), cut(item.restored, ann.get("bbox"))
+        return None if a.image is None or b.image is None else (a.image, b.image)
+
+    def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
+        edges = edges_for("text", resolution, self.options["edges"])
+        scored = [r for r in records if "skip" not in r]
+        summary = summarize(scored, FIELDS, edges, scale=100.0)
+        skipped = Counter(str(r["skip"]) for r in records if "skip" in r)
+        extra: dict[str, Any] = {
+            "ocr": self.backend.identity(),
+            "edges": list(edges),
+            "units": "t_* in %, mean = unweighted mean of the small/medium/large bucket means",
+            "counts": {**summary["counts"], "skipped": dict(skipped),
+                       "oov": sum(1 for r in records if r.get("oov")),
+                       "clipped": sum(1 for r in records if r.get("clipped")),
+                       "ratio_computed": sum(1 for r in records if r.get("ratio_source") == "computed")},
+            "all_instances": summary["all"],
+            "per_dataset": per_dataset(scored, FIELDS, edges, scale=100.0),
+            "empty_buckets": [b for b, v in summary["buckets"].items() if v["n"] == 0],
+        }
+        return {"metrics": summary["metrics"], "buckets": summary["buckets"], "extra": extra}
