@@ -284,6 +284,44 @@ def import_tokbench_output(
         typer.echo(f"wrote {p}")
 
 
+@app.command()
+def models(as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
+    """Real tokenizer families and variants, and whether this machine has what each needs."""
+    from tokbench.doctor import list_models
+
+    rows = list_models()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=1) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="tokenizer families (tokbench doctor --model SPEC checks one)")
+    for col in ("spec", "kind", "size", "bpp", "licence", "package", "clone", "weights"):
+        table.add_column(col)
+
+    def mark(v: Any) -> str:
+        return "-" if v is None else ("yes" if v else "no")
+
+    for r in rows:
+        size = str(r["native_size"] or f"x{r['size_multiple']}")
+        bpp = f"{r['bpp']:.4f}" if isinstance(r["bpp"], float) else "-"
+        table.add_row(r["spec"], r["kind"], size, bpp, str(r["license"])[:28], mark(r["has_package"]),
+                      mark(r["has_clone"]), mark(r["has_weights"]))
+    Console().print(table)
+
+
+@app.command()
+def doctor(model: Annotated[str, typer.Option(help="NAME[:k=v,...]")],
+           size: Annotated[Optional[int], typer.Option(help="test canvas size")] = None,
+           device: Annotated[str, typer.Option()] = "cpu") -> None:
+    """Check one model end to end (package, clone, weights, build, encode/decode) and say how to fix it."""
+    from tokbench.doctor import doctor as run_doctor
+
+    checks = run_doctor(model, size=size, device=device, echo=True)
+    raise typer.Exit(0 if all(c.ok for c in checks) else 1)
+
+
 @data_app.command("annotate-faces")
 def data_annotate_faces(
     folder: Annotated[Path, typer.Argument(help="folder of photos")],

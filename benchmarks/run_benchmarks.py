@@ -1,0 +1,208 @@
+"""tokbench's speed and memory benchmarks; every number is a ratio measured in this one run.
+
+    python benchmarks/run_benchmarks.py [--quick]
+
+1. harness overhead: wall time of a ``text,face,recon`` run on the samples vs the unavoidable model work
+   done in isolation on the same images (tokenizer encode+decode, OCR of the crops, face chips + embeddings,
+   model loading); target <= 1.15x on CPU;
+2. reconstruct once: tokenizer calls of a second suite on the same model, and reference (original) FID
+   features recomputed by a second model;
+3. memory: peak RSS of ``text,face`` on the samples (target <= 2 GB) and on a 4x larger copy (target flat
+   within 10 %);
+4. cost growth: time vs N for N..8N, fitted exponent (target ~1);
+5. 2 torchrun ranks vs 1 on CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+MODEL = "jpeg:quality=30"
+
+
+def _fresh(tmp: Path, name: str) -> dict[str, str]:
+    return {"output_dir": str(tmp / name / "out"), "cache_dir": str(tmp / name / "cache")}
+
+
+def overhead(tmp: Path) -> dict[str, float]:
+    """Harness wall time vs isolated model work, on the samples at 256."""
+    import torch
+
+    from tokbench.backends import build_face, build_ocr
+    from tokbench.data.crops import cut
+    from tokbench.data.dataset import samples_dataset
+    from tokbench.data.images import load_rgb
+    from tokbench.protocol import Protocol, to_uint8
+    from tokbench.registry import build_model, parse_model_spec
+    from tokbench.runner import RunConfig, run
+
+    config = RunConfig(model=MODEL, suites=["text", "face", "recon"], dataset="samples", **_fresh(tmp, "overhead"),
+                       suite_options={"recon": {"lpips": "none"}})
+    t0 = time.perf_counter()
+    run(config)
+    harness = time.perf_counter() - t0
+
+    # the same model work, alone
+    proto = Protocol()
+    ds = samples_dataset()
+    images = [load_rgb(s.path).pixels for s in ds.samples]
+    t = time.perf_counter()
+    adapter = build_model(parse_model_spec(MODEL))
+    ocr = build_ocr("easyocr")
+    ocr.setup("cpu")
+    face = build_face("dlib")
+    face.setup("cpu")
+    load = time.perf_counter() - t
+    canvases = [proto.prepare(img, 256) for img in images]
+    t = time.perf_counter()
+    restored = []
+    for i in range(0, len(canvases), 8):
+        chunk = canvases[i : i + 8]
+        x = torch.from_numpy(np.stack([c for c, _ in chunk])).permute(0, 3, 1, 2).float() / 255
+        out = to_uint8(adapter.decode(adapter.encode(x)))
+        restored += [proto.restore(o, p, images[i + j]) for j, (o, (_, p)) in enumerate(zip(out, chunk, strict=True))]
+    tokenizer = time.perf_counter() - t
+    crops = [c.image for s, r in zip(ds.samples, restored, strict=True) for a in s.annotations.get("text", [])
+             if (c := cut(r, a["bbox"])).image is not None]
+    t = time.perf_counter()
+    ocr.recognize(crops)
+    ocr_s = time.perf_counter() - t
+    t = time.perf_counter()
+    chips = []
+    for s, img, r in zip(ds.samples, images, restored, strict=True):
+        for f in s.annotations.get("faces", []):
+            al = face.prepare(img, f)
+            chips += [face.chip(img, al), face.chip(r, al)]
+    face.embed(chips)
+    face_s = time.perf_counter() - t
+    isolated = load + tokenizer + ocr_s + face_s
+    return {"images": len(images), "text_crops": len(crops), "faces": len(chips) // 2, "harness_s": harness,
+            "isolated_model_work_s": isolated, "model_load_s": load, "tokenizer_s": tokenizer, "ocr_s": ocr_s,
+            "face_s": face_s, "overhead_ratio": harness / isolated}
+
+
+def reconstruct_once(tmp: Path) -> dict[str, int]:
+    from tokbench.results import read_result
+    from tokbench.runner import RunConfig, Runner
+
+    paths = _fresh(tmp, "once")
+    Runner(RunConfig(model=MODEL, suites=["recon"], dataset="samples", **paths)).run()
+    second = Runner(RunConfig(model=MODEL, suites=["text"], dataset="samples", **paths))
+    second.run()
+    fid = {}
+    for model in ("jpeg:quality=90", "jpeg:quality=10"):
+        [p] = Runner(RunConfig(model=model, suites=["fid"], dataset="samples", limit=8, **paths)).run()
+        fid[model] = read_result(p)["extra"]["reference_features"]
+    return {"second_suite_tokenizer_calls": second.tokenizer_calls,
+            "second_model_reference_features_computed": fid["jpeg:quality=10"]["computed"],
+            "first_model_reference_features_computed": fid["jpeg:quality=90"]["computed"]}
+
+
+def _cli(args: list[str]) -> tuple[float, int]:
+    """Run tokbench in a child; return (wall seconds, peak RSS bytes of that child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "tokbench", *args], check=True, capture_output=True)
+    wall = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the max over all children so far: run the larger job last
+    return wall, max(peak, before) * 1024
+
+
+def replicated_samples(tmp: Path, copies: int) -> tuple[Path, Path]:
+    """The text samples copied ``copies`` times, each copy one grey level apart (distinct content)."""
+    from PIL import Image
+
+    from tokbench.data.dataset import samples_dataset
+
+    folder = tmp / f"rep{copies}"
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    records = []
+    for s in samples_dataset().samples:
+        if "text" not in s.annotations:
+            continue
+        img = np.asarray(Image.open(s.path).convert("RGB"))
+        for c in range(copies):
+            name = f"c{c}_{s.image_id}"
+            Image.fromarray(np.clip(img.astype(int) + c, 0, 255).astype(np.uint8)).save(folder / "images" / name)
+            records.append({"file_name": name, "height": img.shape[0], "width": img.shape[1],
+                            "annotations": s.annotations["text"]})
+    ann = folder / "text_rep.json"
+    ann.write_text(json.dumps(records))
+    return ann, folder / "images"
+
+
+def memory_and_growth(tmp: Path, quick: bool) -> dict[str, float]:
+    base = ["run", "--model", MODEL, "--suite", "text,face", "--output-dir", str(tmp / "m1"),
+            "--cache-dir", str(tmp / "m1c")]
+    _, rss1 = _cli(base)
+    ann4, img4 = replicated_samples(tmp, 4)
+    _, rss4 = _cli(["run", "--model", MODEL, "--suite", "text", "--dataset", str(ann4), "--images", str(img4),
+                    "--output-dir", str(tmp / "m4"), "--cache-dir", str(tmp / "m4c")])
+    sizes = [1, 2, 4] if quick else [1, 2, 4, 8]
+    ann, imgs = replicated_samples(tmp, max(sizes))
+    n_one = len(json.loads(ann.read_text())) // max(sizes)
+    times = []
+    for k in sizes:
+        wall, _ = _cli(["run", "--model", MODEL, "--suite", "text,recon", "--dataset", str(ann), "--images",
+                        str(imgs), "--limit", str(n_one * k), "--output-dir", str(tmp / f"g{k}"),
+                        "--cache-dir", str(tmp / f"g{k}c"), "--suite-arg", "recon:lpips=none"])
+        times.append(wall)
+    slope = float(np.polyfit(np.log([n_one * k for k in sizes]), np.log(times), 1)[0])
+    return {"peak_rss_text_face_samples_gb": rss1 / 2**30, "peak_rss_4x_text_gb": rss4 / 2**30,
+            "rss_4x_over_1x": rss4 / rss1, "growth_sizes": [n_one * k for k in sizes], "growth_wall_s": times,
+            "growth_exponent": slope}
+
+
+def ranks(tmp: Path) -> dict[str, float]:
+    if shutil.which("torchrun") is None:
+        return {"skipped": "torchrun not on PATH"}
+    ann, imgs = replicated_samples(tmp, 2)
+    common = ["--model", "kmeans-vq", "--suite", "text,recon", "--dataset", str(ann), "--images", str(imgs),
+              "--suite-arg", "recon:lpips=none"]
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "tokbench", "run", *common, "--output-dir", str(tmp / "r1"),
+                    "--cache-dir", str(tmp / "r1c")], check=True, capture_output=True)
+    one = time.perf_counter() - t
+    t = time.perf_counter()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(["torchrun", "--nproc-per-node", "2", "-m", "tokbench", "run", *common, "--output-dir",
+                    str(tmp / "r2"), "--cache-dir", str(tmp / "r2c")], check=True, capture_output=True, env=env)
+    two = time.perf_counter() - t
+    return {"one_rank_s": one, "two_ranks_s": two, "speedup": one / two}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller growth series")
+    parser.add_argument("--only", default="overhead,once,memory,ranks")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="tokbench-bench-"))
+    os.environ.setdefault("TOKBENCH_HOME", str(tmp / "home"))
+    out: dict[str, object] = {"cpu_count": os.cpu_count()}
+    steps = {"overhead": overhead, "once": reconstruct_once, "memory": lambda t: memory_and_growth(t, args.quick),
+             "ranks": ranks}
+    for name in args.only.split(","):
+        t = time.perf_counter()
+        out[name] = steps[name](tmp)
+        print(f"{name}: {json.dumps(out[name], default=lambda v: round(v, 3))} ({time.perf_counter() - t:.0f} s)",
+              flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(out, indent=1, default=lambda v: round(v, 4) if isinstance(v, float) and math.isfinite(v)
+                     else str(v)))
+
+
+if __name__ == "__main__":
+    main()
