@@ -36,3 +36,17 @@ def test_identical_images() -> None:
     a = photo(32, 32).astype(np.float64)
     assert psnr_from_mse(0.0, 255, 100) == 100
     assert ssim(a, a, 255) == pytest.approx(1.0)
+
+
+def test_ms_ssim_float32_matches_float64_reference() -> None:
+    import torch
+    from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
+
+    from tokbench.metrics.image import ms_ssim
+
+    a = photo(200, 240, seed=4).astype(np.float64)
+    b = np.clip(a + np.random.default_rng(5).normal(0, 15, a.shape), 0, 255).round()
+    ta, tb = (torch.from_numpy(x.transpose(2, 0, 1))[None] for x in (a, b))
+    ref = float(multiscale_structural_similarity_index_measure(tb, ta, data_range=255))
+    assert ms_ssim(a, b, 255) == pytest.approx(ref, abs=1e-5)
+    assert ms_ssim(a[:100], b[:100], 255) is None  # below the 5-scale minimum
