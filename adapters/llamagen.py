@@ -1,0 +1,32 @@
+"""LlamaGen VQGAN (FoundationVision/LlamaGen): conv VQ, 16384 codes of dim 8, f16 or f8.
+
+Built as ``tokenizer/tokenizer_image/vq_demo.py`` does: ``VQ_models[name](codebook_size=16384,
+codebook_embed_dim=8)``, weights from ``ema``/``model``/``state_dict``. Fully convolutional, so
+any side that is a multiple of the downsampling factor works (trained at 256).
+"""
+
+from __future__ import annotations
+
+from tokbench.adapters._clone import Built
+from tokbench.adapters._vq_llamagen import LlamaGenStyle
+
+from tokbench.upstream import SourceTree, load_checkpoint, select_state_dict
+
+
+class LlamaGen(LlamaGenStyle):
+    """``llamagen:variant=VQ-16|VQ-16-t2i|VQ-8,source=CLONE[,ckpt=FILE]``."""
+
+    family_name = "llamagen"
+    extra_options = {"codebook_size": 16384, "codebook_embed_dim": 8}
+
+    def _build(self, tree: SourceTree) -> Built:
+        vq = tree.import_module("tokenizer.tokenizer_image.vq_model")
+        arch = self.variant.extra.get("model", self.variant.name)
+        model = vq.VQ_models[arch](
+            codebook_size=int(self.opts["codebook_size"]),
+            codebook_embed_dim=int(self.opts["codebook_embed_dim"]),
+        )
+        path = self.weights_path()
+        state, key = select_state_dict(load_checkpoint(path), key=self.opts["key"])
+        model.load_state_dict(state)
+        return Built(model, [path], key, source=str(path))

@@ -1,0 +1,83 @@
+"""Open-MAGVIT2 (LFQ) and IBQ tokenizers from TencentARC/SEED-Voken.
+
+Built as ``reconstruct_image.py`` does: the class named by the yaml's ``model.class_path`` with
+``model.init_args``, weights from the Lightning checkpoint's ``state_dict`` (loaded
+non-strictly, as upstream), then evaluated with the EMA weights when the config keeps them
+(``use_ema``), as upstream's ``ema_scope`` does. The training loss in ``lossconfig`` is
+replaced by an identity module: it only builds LPIPS/discriminators and would download VGG.
+Codes are ``[B,h,w]`` grids (LFQ indices are the sign bits of the 18-d latent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tokbench.adapters._clone import Built, CloneTokenizer, load_weights
+
+from tokbench.adapter import Encoded
+from tokbench.upstream import SourceTree, load_checkpoint, reshape_codes, select_state_dict
+
+
+class OpenMAGVIT2(CloneTokenizer):
+    """``open-magvit2:variant=256-L|128-L|pretrain-*`` or ``ibq:variant=1024|8192|16384|262144``."""
+
+    family_name = "open-magvit2"
+
+    def _build(self, tree: SourceTree) -> Built:
+        import yaml
+
+        with open(self.config_path(tree)) as f:
+            config = yaml.safe_load(f)["model"]
+        module_name, _, cls_name = str(config["class_path"]).rpartition(".")
+        cls = getattr(tree.import_module(module_name), cls_name)
+        init = dict(config["init_args"])
+        init["lossconfig"] = {"target": "torch.nn.Identity"}
+        init.pop("ckpt_path", None)
+        model = cls(**init)
+        path = self.weights_path()
+        state, key = select_state_dict(load_checkpoint(path), keys=("state_dict",), key=self.opts["key"])
+        load_weights(self.info.name, model, state, path, ignore_missing=("loss.", "model_ema."))
+        if getattr(model, "use_ema", False) and hasattr(model, "model_ema"):
+            model.model_ema.copy_to(model)
+        return Built(model, [path], key, source=str(path))
+
+    @property
+    def _lfq(self) -> bool:
+        return hasattr(self._model.quantize, "token_factorization")
+
+    def _encode(self, x: Any) -> Encoded:
+        out = self._model.encode(x)
+        quant, indices = (out[0], out[2]) if self._lfq else (out[0], out[2][2])
+        b, c, h, w = quant.shape
+        meta = {"quant_shape": [int(c), int(h), int(w)]}
+        if isinstance(indices, tuple):  # factorised LFQ: two sub-codes per position
+            return Encoded(codes=[reshape_codes(i, b, (h, w)) for i in indices], meta=meta)
+        return Encoded(codes=reshape_codes(indices, b, (h, w)), meta=meta)
+
+    def _decode(self, encoded: Encoded) -> Any:
+        import torch
+
+        c, h, w = encoded.meta["quant_shape"]
+        q = self._model.quantize
+        levels = encoded.code_levels()
+        b = levels[0].shape[0]
+        if not self._lfq:
+            quant = q.get_codebook_entry(levels[0].reshape(-1), (b, h, w, c))
+        elif len(levels) == 2:
+            f0, f1 = q.factorized_bits
+            quant = torch.cat(
+                [
+                    q.get_codebook_entry(levels[0].reshape(b, -1), (b, h, w, f0), "pre"),
+                    q.get_codebook_entry(levels[1].reshape(b, -1), (b, h, w, f1), "post"),
+                ],
+                dim=1,
+            )
+        else:
+            quant = q.get_codebook_entry(levels[0].reshape(b, -1), (b, h, w, c), "pre")
+        return self._model.decode(quant.to(self._dtype))
+
+
+class IBQ(OpenMAGVIT2):
+    """IBQ (index backpropagation quantisation) tokenizers; same repository and loading."""
+
+    family_name = "ibq"

@@ -1,0 +1,92 @@
+"""TiTok 1-D tokenizers (bytedance/1d-tokenizer): 32-256 tokens per 256x256 image, input [0,1].
+
+Weights are hub repositories loaded with ``TiTok.from_pretrained(repo)`` (PyTorchModelHubMixin:
+config and weights travel together); ``ckpt=`` may also be a local directory saved that way,
+or a ``.bin`` state dict combined with the clone's ``configs/infer/TiTok/*.yaml``.
+VQ variants give codes ``[B,N]``; VAE variants (``*_vae_c16``) give latents ``[B,16,1,N]``
+(posterior mode by default, ``latent=sample`` with ``seed=`` to sample as upstream does).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tokbench.adapters._clone import Built, CloneTokenizer, load_weights
+
+from tokbench.adapter import Encoded, WeightsUnavailable
+from tokbench.upstream import (
+    SourceTree,
+    fetch_command,
+    hub_cached,
+    is_offline,
+    load_checkpoint,
+    require_hub,
+    seeded,
+    select_state_dict,
+    short_error,
+)
+
+
+class TiTok(CloneTokenizer):
+    """``titok:variant=l32|b64|s128|bl64_vq8k|...|bl128_vae_c16,source=CLONE[,ckpt=DIR_OR_FILE]``."""
+
+    family_name = "titok"
+    extra_options = {"latent": "mode", "seed": 0}
+
+    def _build(self, tree: SourceTree) -> Built:
+        titok = tree.import_module("modeling.titok")
+        ckpt = self.opts["ckpt"]
+        if ckpt and Path(ckpt).is_file():
+            from omegaconf import OmegaConf
+
+            model = titok.TiTok(OmegaConf.load(self.config_path(tree)))
+            path = Path(ckpt).resolve()
+            state, key = select_state_dict(load_checkpoint(path), keys=(), key=self.opts["key"])
+            load_weights(self.info.name, model, state, path)
+            return Built(model, [path], key, source=str(path))
+        w = self.variant.weights
+        where = ckpt or w.repo
+        rev = self.opts["revision"]
+        fix = f"Fix: {fetch_command(w, rev)} (or pass ckpt=DIR)"
+        try:  # the local cache first: no network, no retries
+            model = titok.TiTok.from_pretrained(where, revision=rev, local_files_only=True)
+        except Exception as e:  # hub/IO errors of every kind mean "weights not here"
+            if ckpt or is_offline(self.opts["offline"]):
+                raise WeightsUnavailable(
+                    f"{self.info.name}: could not load {where} locally ({short_error(e)}). {fix}"
+                ) from None
+            require_hub(self.info.name, str(where), fix)
+            try:
+                model = titok.TiTok.from_pretrained(where, revision=rev)
+            except Exception as e2:
+                raise WeightsUnavailable(
+                    f"{self.info.name}: could not download {where} ({short_error(e2)}). {fix}"
+                ) from None
+        if ckpt:
+            files = [p for p in Path(ckpt).iterdir() if p.suffix in (".safetensors", ".bin")]
+        else:
+            files = [
+                p
+                for f in ("model.safetensors", "pytorch_model.bin")
+                if (p := hub_cached(w, f, self.opts["revision"])) is not None
+            ]
+        return Built(model, files, None, source=str(where))
+
+    def _encode(self, x: Any) -> Encoded:
+        if self.variant.extra["mode"] == "vq":
+            _, result = self._model.encode(x)
+            tokens = result["min_encoding_indices"]
+            return Encoded(codes=tokens.reshape(x.shape[0], -1).long())
+        _, posterior = self._model.encode(x)
+        if self.opts["latent"] == "sample":
+            with seeded(self.opts["seed"], x.device):
+                z = posterior.sample()
+        else:
+            z = posterior.mode()
+        return Encoded(latents=z, meta={"latent": self.opts["latent"]})
+
+    def _decode(self, encoded: Encoded) -> Any:
+        if encoded.codes is not None:
+            return self._model.decode_tokens(encoded.codes[:, None, :])
+        return self._model.decode_tokens(encoded.latents)

