@@ -144,3 +144,11 @@ def test_unfetched_registered_dataset_says_how_to_fetch(tmp_path: Path) -> None:
         resolve_dataset("ic13", root=str(tmp_path))
     with pytest.raises(UnknownName, match="Did you mean .*'ic13'"):
         resolve_dataset("ic31", root=str(tmp_path))
+
+
+def test_shipped_samples_verify_against_their_manifest() -> None:
+    from tokbench.data.manifest import builtin_manifest
+
+    manifest = builtin_manifest("samples")
+    report = verify(manifest, manifest.root())
+    assert report.passed and len(report.ok) == len(manifest.files) > 10, report.describe()

@@ -53,6 +53,8 @@ class Manifest:
 
     def root(self, override: str | os.PathLike[str] | None = None) -> Path:
         """Local folder of this dataset."""
+        if self.source.get("type") == "package":
+            return Path(str(resources.files("tokbench.samples")))
         if self.source.get("type") == "local":
             env = self.source.get("env")
             if env and os.environ.get(env):

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Regenerate results/leaderboard/ from the committed result files (never recomputes a number).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tokbench report results/baselines --format md,csv,html --output results/leaderboard --with-published

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The project's own offline leaderboard: classical baselines and kmeans-vq on the embedded samples.
+# Rerun after a protocol or suite change, then regenerate the leaderboard (last line) and commit both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=results/baselines
+suites=text,face,recon,fid
+run() { tokbench run --model "$1" --suite "$2" --resolution 256 --output-dir "$out" --suite-arg recon:lpips=none; }
+run identity "$suites"
+# codecs at tokenizer-like rates: downscale 4x, then a bit budget per canvas pixel
+run jpeg:bpp=0.1,down=4 "$suites"
+run webp:bpp=0.1,down=4 "$suites"
+run avif:bpp=0.1,down=4 "$suites"
+run jpeg2000:bpp=0.1,down=4 "$suites"
+run kmeans-vq:p=8,K=256 "$suites,language"
+run kmeans-vq:p=8,K=1024 "$suites,language"
+bash scripts/make_leaderboard.sh
