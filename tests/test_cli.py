@@ -63,3 +63,11 @@ def test_readme_adapter_example_runs(tmp_path: Path, image_folder: Path) -> None
     assert out.returncode == 0, out.stderr
     [summary] = json.loads(out.stdout)
     assert summary["model"] == "my_tok.AvgPoolTokenizer:factor=8" and summary["metrics"]["psnr"] > 10
+
+
+def test_run_on_the_embedded_samples(tmp_path: Path) -> None:
+    out = tokbench("run", "--model", "jpeg", "--suite", "recon", "--limit", "3", "--output-dir", str(tmp_path),
+                   "--suite-arg", "recon:lpips=none", "--json")
+    assert out.returncode == 0, out.stderr
+    [summary] = json.loads(out.stdout)
+    assert summary["dataset"] == "samples" and summary["counts"]["images_used"] == 3

@@ -168,3 +168,18 @@ def test_sigkill_at_random_points_resumes_exactly(tmp_path, image_folder, seed) 
         assert read_result(a)["metrics"] == read_result(b)["metrics"]
         assert a.with_suffix(".jsonl").read_text() == b.with_suffix(".jsonl").read_text()
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 300), st.sampled_from([8, 64, 256]),
+       st.sampled_from(["tokbench-paper", "center-crop"]))
+def test_any_image_shape_round_trips_through_the_protocol(h: int, w: int, size: int, name: str) -> None:
+    import numpy as np
+
+    from tokbench.protocol import Protocol
+
+    proto = Protocol(name)
+    img = np.random.default_rng(h * 1000 + w).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    canvas, placement = proto.prepare(img, size)
+    assert canvas.shape == (size, size, 3) and canvas.dtype == np.uint8
+    assert proto.restore(canvas, placement, img).shape == img.shape

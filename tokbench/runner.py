@@ -347,6 +347,8 @@ class Runner:
         ids = [p.sample.image_id for p in todo]
         x = torch.from_numpy(np.stack([p.canvas for p in todo])).permute(0, 3, 1, 2).float().div(255.0)
         try:
+            if device.startswith("cuda"):
+                x = x.pin_memory()  # page-locked, so the copy below overlaps with host work
             x = x.to(device, non_blocking=True)
             t = time.perf_counter()
             with self._autocast(device), torch.no_grad():
