@@ -122,3 +122,16 @@ def test_continuous_tokenizer_is_skipped() -> None:
     recs = [r for per in suite.process([item("a", None), item("b", None)]) for r in per]
     assert suite.aggregate(recs, 64) == {"metrics": {}, "extra": {"skipped": "needs discrete codes",
                                                                   "options": suite.options}}
+
+
+def test_report_draws_language_curves_as_png(tmp_path) -> None:
+    from tokbench.report.commands import report_cmd
+    from tokbench.runner import RunConfig, run
+
+    [path] = run(RunConfig(model="kmeans-vq:p=8,K=16,iters=3", suites=["language"], dataset="samples", limit=4,
+                           resolutions=[64], output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "c")))
+    assert report_cmd([str(path)], "png", tmp_path / "report") == 0
+    pngs = sorted((tmp_path / "report" / "plots").glob("*.png"))
+    assert any(p.name.endswith("-rank-frequency.png") for p in pngs)
+    assert any("innovation" in p.name for p in pngs)
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)

@@ -8,7 +8,7 @@ from pathlib import Path
 from tokbench.report.collect import Entry, collect, dedupe
 from tokbench.report.tables import LongTable, Table, build_tables, counts_table, language_detail
 
-FORMATS = ("md", "csv", "html", "latex", "json")
+FORMATS = ("md", "csv", "html", "latex", "json", "png")
 
 
 @dataclass
@@ -61,6 +61,10 @@ def write_report(report: Report, formats: list[str], output: Path) -> list[Path]
             put("report.tex", render.to_latex(report.tables))
         elif fmt == "json":
             put("report.json", render.to_json(report.tables, counts, report.notes, report.details))
+        elif fmt == "png":
+            from tokbench.report.png import write_language_pngs
+
+            written += write_language_pngs(report.runs, output / "plots")
         elif fmt == "html":
             from tokbench.report.html import to_html
 

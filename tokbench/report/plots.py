@@ -42,6 +42,18 @@ def scale_charts(entries: list[Entry]) -> list[str]:
 
 def language_charts(entries: list[Entry]) -> list[str]:
     """Rank-frequency (log-log) and innovation (log x) curves from the language results' ``extra``."""
+    rank, growth = language_series(entries)
+    charts = []
+    if rank:
+        charts.append(line_chart(rank[:12], "Rank-frequency", "rank", "count", log_x=True, log_y=True))
+    if growth:
+        charts.append(line_chart(growth[:12], "Token innovation (vocabulary growth)", "images seen",
+                                 "distinct tokens", log_x=True))
+    return charts
+
+
+def language_series(entries: list[Entry]) -> tuple[list[Series], list[Series]]:
+    """The rank-frequency and the innovation curves found in the entries' ``extra``."""
     rank: list[Series] = []
     growth: list[Series] = []
     for e in sorted(entries, key=lambda e: e.resolution):
@@ -53,13 +65,7 @@ def language_charts(entries: list[Entry]) -> list[str]:
                 rank.append(Series(label.strip(), xs, ys))
             elif any("innov" in w or "growth" in w for w in words):
                 growth.append(Series(label.strip(), xs, ys))
-    charts = []
-    if rank:
-        charts.append(line_chart(rank[:12], "Rank-frequency", "rank", "count", log_x=True, log_y=True))
-    if growth:
-        charts.append(line_chart(growth[:12], "Token innovation (vocabulary growth)", "images seen",
-                                 "distinct tokens", log_x=True))
-    return charts
+    return rank, growth
 
 
 def _keyword(part: str) -> bool:
