@@ -10,13 +10,13 @@ the three bucket means. Results are marked imported, with the source files' sha2
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tokbench.hashing import sha256_file
 from tokbench.metrics.buckets import bucket_of, edges_for, per_dataset, summarize
 from tokbench.metrics.text import text_scores
 from tokbench.protocol import Protocol
@@ -77,8 +77,6 @@ def read_tokbench_output(path: Path) -> dict[tuple[str, int], list[dict[str, Any
     return out
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def import_tokbench_outputs(files: list[Path], output_dir: Path, model: str | None = None) -> list[Path]:
@@ -90,7 +88,7 @@ def import_tokbench_outputs(files: list[Path], output_dir: Path, model: str | No
     for path in sorted(files, key=lambda p: p.name):
         for key, records in read_tokbench_output(path).items():
             pooled[key].extend(records)
-        sources.append({"file": path.name, "sha256": _sha256(path)})
+        sources.append({"file": path.name, "sha256": sha256_file(path)})
     written = []
     for (method, resolution), records in sorted(pooled.items()):
         edges = edges_for("text", resolution)

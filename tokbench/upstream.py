@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tokbench import hashing
 from tokbench.adapter import WeightsUnavailable
 
 # --------------------------------------------------------------------------------------------
@@ -713,11 +714,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     store = _sha_store()
     table = _read_json(store)
     if key not in table:
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 22), b""):
-                h.update(block)
-        table[key] = h.hexdigest()
+        table[key] = hashing.sha256_file(p)
         _write_json(store, table)
     _sha_memory[key] = table[key]
     return table[key]

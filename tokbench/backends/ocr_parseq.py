@@ -15,7 +15,6 @@ name). Offline, that download fails at once and the error names the file and whe
 
 from __future__ import annotations
 
-import hashlib
 import os
 import string
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 
 from tokbench.backends import BackendUnavailable, package_version
 from tokbench.backends.ocr import Reading, chunks, is_cuda
+from tokbench.hashing import sha256_file
 
 WEIGHTS_FILE = "parseq-56125471.pt"
 WEIGHTS_URL = "https://doctr-static.mindee.com/models?id=v0.7.0/parseq-56125471.pt&src=0"
@@ -55,12 +55,6 @@ def _missing_weights(why: str) -> BackendUnavailable:
         f"that cache.")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def find_weights(explicit: str | None = None, download: bool = True) -> Path:
@@ -87,7 +81,7 @@ def find_weights(explicit: str | None = None, download: bool = True) -> Path:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise _missing_weights(f"download failed: {e}") from None
-    if not _sha256(tmp).startswith(WEIGHTS_HASH_PREFIX):
+    if not sha256_file(tmp).startswith(WEIGHTS_HASH_PREFIX):
         tmp.unlink(missing_ok=True)
         raise _missing_weights("the downloaded file does not match its hash prefix")
     tmp.replace(target)

@@ -7,7 +7,6 @@ or a TokBench-format annotation file together with ``--images DIR``; a plain fol
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from tokbench.data.annotations import ImageRecord, read_annotations, read_json
 from tokbench.data.manifest import Manifest, ManifestError, builtin_manifest, load_manifest, verify
+from tokbench.hashing import sha256_bytes
 from tokbench.paths import data_root
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -83,7 +83,7 @@ def manifest_dataset(manifest: Manifest, root: str | None, offline: bool) -> Dat
 def annotation_dataset(ann_path: Path, image_dir: Path, name: str, fmt: str | None = None) -> Dataset:
     records, skipped = read_annotations(ann_path, fmt)
     samples = [_sample(r, image_dir, name) for r in records]
-    identity = {"annotations": str(ann_path.name), "annotations_sha256": _sha(ann_path.read_bytes())}
+    identity = {"annotations": str(ann_path.name), "annotations_sha256": sha256_bytes(ann_path.read_bytes())}
     return Dataset(name, samples, identity, skipped)
 
 
@@ -92,7 +92,7 @@ def folder_dataset(image_dir: Path, name: str | None = None) -> Dataset:
         raise DatasetUnavailable(f"image folder not found: {image_dir}")
     files = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     samples = [Sample(p.name, p, {}, name or image_dir.name) for p in files]
-    identity = {"folder": str(image_dir), "file_list_sha256": _sha("\n".join(p.name for p in files).encode())}
+    identity = {"folder": str(image_dir), "file_list_sha256": sha256_bytes("\n".join(p.name for p in files).encode())}
     return Dataset(name or image_dir.name, samples, identity)
 
 
@@ -135,7 +135,3 @@ def _face_samples(root: str | None) -> tuple[Dataset, dict[str, Any]] | None:
 def _sample(record: ImageRecord, image_dir: Path, dataset: str) -> Sample:
     return Sample(record.file_name, image_dir / record.file_name, {**record.annotations, "dataset": dataset},
                   dataset)
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -7,12 +7,13 @@ through Pillow's RGB conversion; 16-bit images are scaled to 8 bits (``>> 8``).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from tokbench.hashing import sha256_bytes
 
 # A decompression-bomb guard that still admits very large scans; recorded in results.
 MAX_PIXELS = 20_000 * 20_000
@@ -29,10 +30,6 @@ class LoadedImage:
     pixels: np.ndarray  # uint8 [H,W,3]
     sha256: str  # of the file's bytes
     conversions: tuple[str, ...]
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def load_rgb(path: Path) -> LoadedImage:

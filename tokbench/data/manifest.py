@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from tokbench.hashing import sha256_file
 from tokbench.paths import data_root
 
 
@@ -114,12 +115,6 @@ def builtin_manifest(name: str) -> Manifest:
         return load_manifest(Path(p))
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def file_list_sha256(names: list[str]) -> str:
@@ -153,7 +148,7 @@ def verify(manifest: Manifest, root: Path) -> VerifyReport:
         if not path.is_file():
             report.missing.append(str(path))
             continue
-        actual = file_sha256(path)
+        actual = sha256_file(path)
         (report.ok.append(rel) if actual == expected else report.mismatched.append((str(path), expected, actual)))
     if manifest.expected_count is not None or manifest.file_list_sha256:
         image_dir = root / manifest.images

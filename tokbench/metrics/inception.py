@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from tokbench.adapter import WeightsUnavailable
+from tokbench.hashing import sha256_file
 
 FEATURE_DIM = 2048
 NETWORK = "inception-v3-compat (TF 2015-12-05 FID network), pool3 2048-d"
@@ -49,12 +50,6 @@ class InceptionUnavailable(WeightsUnavailable):
     """No Inception weights can be found offline; the message says which file and how to get it."""
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def torch_fidelity_weights_path() -> Path:

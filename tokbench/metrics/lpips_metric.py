@@ -13,7 +13,6 @@ backbone for plumbing tests; its scores mean nothing and are labelled so in ``in
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import inspect
 import io
 import warnings
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 
 from tokbench.adapter import WeightsUnavailable
+from tokbench.hashing import sha256_file
 
 BACKBONE_FILES = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth",
                   "squeeze": "squeezenet1_1-b8a52dc0.pth"}
@@ -69,12 +69,6 @@ def backbone_status(net: str = "alex") -> LpipsStatus:
     return LpipsStatus(net, False, path.name, str(path.parent), msg)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_lpips(net: str = "alex", device: str = "cpu", random_backbone: bool = False, seed: int = 0,
@@ -94,7 +88,7 @@ def load_lpips(net: str = "alex", device: str = "cpu", random_backbone: bool = F
         if not status.available:
             raise LpipsUnavailable(status.message)
         path = backbone_path(net)
-        digest = _sha256(path)
+        digest = sha256_file(path)
         expected = path.stem.rsplit("-", 1)[-1]
         if verify_hash and not digest.startswith(expected):
             raise LpipsUnavailable(f"{path} has sha256 {digest[:16]}..., expected a prefix {expected}: "
@@ -107,7 +101,7 @@ def load_lpips(net: str = "alex", device: str = "cpu", random_backbone: bool = F
             torch.manual_seed(seed)
         model = lpips.LPIPS(net=net, version=VERSION, pnet_rand=random_backbone, verbose=False)
     heads = Path(inspect.getfile(lpips.LPIPS)).parent / "weights" / f"v{VERSION}" / f"{net}.pth"
-    info.update(heads_file=str(heads), heads_sha256=_sha256(heads) if heads.is_file() else None)
+    info.update(heads_file=str(heads), heads_sha256=sha256_file(heads) if heads.is_file() else None)
     if random_backbone:
         info["backbone_seed"] = seed
         info["note"] = "random backbone (pnet_rand): for plumbing tests only, not LPIPS"
