@@ -152,3 +152,20 @@ def test_shipped_samples_verify_against_their_manifest() -> None:
     manifest = builtin_manifest("samples")
     report = verify(manifest, manifest.root())
     assert report.passed and len(report.ok) == len(manifest.files) > 10, report.describe()
+
+
+def test_too_large_images_are_refused_from_the_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tracemalloc
+
+    from tokbench.data import images
+
+    path = save(Image.new("RGB", (3000, 2000)), tmp_path / "big.png")
+    monkeypatch.setattr(images, "MAX_PIXELS", 1_000_000)
+    tracemalloc.start()
+    with pytest.raises(BadImage, match=r"big.png: 3000x2000 pixels exceeds the limit"):
+        load_rgb(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2_000_000  # nothing near the 18 MB of decoded pixels was allocated
+    monkeypatch.setattr(images, "MAX_PIXELS", 20_000 * 20_000)
+    assert load_rgb(path).pixels.shape == (2000, 3000, 3)

@@ -40,13 +40,19 @@ def load_rgb(path: Path) -> LoadedImage:
         raise BadImage(f"{path}: cannot read ({e.strerror or e})") from None
     if not data:
         raise BadImage(f"{path}: empty file (0 bytes)")
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # our own header check below replaces Pillow's warning/bomb error
     try:
         import io
 
         with Image.open(io.BytesIO(data)) as img:
+            # checked from the header, before any pixel is decoded: memory stays bounded
+            if img.width * img.height > MAX_PIXELS:
+                raise BadImage(f"{path}: {img.width}x{img.height} pixels exceeds the limit of {MAX_PIXELS} "
+                               "(tokbench.data.images.MAX_PIXELS)")
             img.load()
             pixels, conversions = _to_rgb(img)
+    except BadImage:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise BadImage(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
     if pixels.shape[0] < 1 or pixels.shape[1] < 1:
