@@ -109,6 +109,9 @@ def uncrop(canvas: np.ndarray, p: Placement, original: np.ndarray, resample: str
     sx, sy = p.orig_w / p.w, p.orig_h / p.h
     x0, y0 = round(p.crop_x * sx), round(p.crop_y * sy)
     x1, y1 = round((p.crop_x + p.canvas) * sx), round((p.crop_y + p.canvas) * sy)
+    # tiny originals can round the crop to zero width: keep at least one pixel inside the image
+    x0, y0 = min(x0, p.orig_w - 1), min(y0, p.orig_h - 1)
+    x1, y1 = min(max(x1, x0 + 1), p.orig_w), min(max(y1, y0 + 1), p.orig_h)
     out = original.copy()
     patch = Image.fromarray(canvas).resize((x1 - x0, y1 - y0), _RESAMPLE[resample])
     out[y0:y1, x0:x1] = np.asarray(patch)
