@@ -18,7 +18,7 @@ from tokbench.suite import Item, Suite
 
 BUCKETS = ("small", "medium", "large")
 # A crop taller than this is shrunk (aspect kept) so the report stays small.
-MAX_SIDE = 160
+MAX_SIDE = 96
 
 
 def choose(records: list[dict[str, Any]], score: str) -> list[dict[str, Any]]:
@@ -37,7 +37,7 @@ def _png(arr: np.ndarray) -> bytes:
     if max(img.size) > MAX_SIDE:
         img.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
     buf = io.BytesIO()
-    img.save(buf, "PNG")
+    img.save(buf, "PNG", optimize=True)
     return buf.getvalue()
 
 
