@@ -161,3 +161,12 @@ def test_batch_size_does_not_change_results(tmp_path, image_folder) -> None:
     b = read_result(run(config(tmp_path, image_folder, "kmeans-vq:p=8,K=16,iters=3", batch_size=3,
                                cache_dir=str(tmp_path / "c3"), output_dir=str(tmp_path / "o3")))[0])
     assert a["metrics"] == b["metrics"]
+
+
+def test_an_object_outside_the_contract_is_refused(tmp_path, image_folder) -> None:
+    from tokbench.runner import RunError
+
+    path = tmp_path / "bad.py"
+    path.write_text("class NotATokenizer:\n    info = {'name': 'x'}\n    def encode(self, x): return x\n")
+    with pytest.raises(RunError, match="Tokenizer contract"):
+        run(config(tmp_path, image_folder, f"{path}:NotATokenizer"))

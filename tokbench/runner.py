@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tokbench.adapter import Tokenizer
+from tokbench.adapter import Tokenizer, TokenizerInfo
 from tokbench.cache import ReconCache, ReconEntry, RecordCache, content_key, sweep_stale_temp_files
 from tokbench.data.dataset import Dataset, Sample, resolve_dataset
 from tokbench.data.images import IMAGE_READ_OPTIONS, BadImage, load_rgb
@@ -139,8 +139,10 @@ class Runner:
         for name in self.config.suites:
             SUITES.entry(name)  # fail on a typo before any work
         adapter = build_model(spec)
-        if not isinstance(getattr(adapter, "info", None), object) or not hasattr(adapter, "encode"):
-            raise RunError(f"model {spec.id!r} does not implement the Tokenizer contract (info/encode/decode)")
+        if not isinstance(getattr(adapter, "info", None), TokenizerInfo) or not all(
+                callable(getattr(adapter, m, None)) for m in ("encode", "decode", "load")):
+            raise RunError(f"model {spec.id!r} does not implement the Tokenizer contract: it needs an `info` "
+                           "TokenizerInfo and encode/decode methods (subclass tokbench.adapter.Tokenizer)")
         dataset = resolve_dataset(self.config.dataset, self.config.images, self.config.data_root,
                                   self.config.offline)
         if self.config.limit is not None:
