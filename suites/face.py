@@ -25,24 +25,20 @@ from tokbench.backends import build_face
 from tokbench.backends.face import cosine, face_ratio, l2
 from tokbench.metrics.buckets import bucket_of, edges_for, per_dataset, summarize
 from tokbench.metrics.face_align import BadKeypoints
-from tokbench.suite import Item, Suite
+from tokbench.suite import BackendSuite, Item
 
 _DEFAULTS: dict[str, Any] = {"face": "dlib", "batch_size": 32, "edges": None, "on": "restored",
                              "model_path": None, "rect": "kps"}
 
 
-class FaceSuite(Suite):
+class FaceSuite(BackendSuite):
     name = "face"
     version = "1"
     annotation_kind = "faces"
     example_score = "f_sim"
 
     def __init__(self, **options: Any) -> None:
-        unknown = set(options) - set(_DEFAULTS)
-        if unknown:
-            raise ValueError(f"face: unknown option(s) {', '.join(sorted(unknown))}; "
-                             f"known: {', '.join(_DEFAULTS)}")
-        merged = {**_DEFAULTS, **options}
+        merged = self.merge_options(_DEFAULTS, options)
         if merged["on"] not in ("restored", "original"):
             raise ValueError(f"face: on must be 'restored' or 'original', got {merged['on']!r}")
         if merged["edges"] is not None:
@@ -56,18 +52,6 @@ class FaceSuite(Suite):
         self.backend = build_face(str(merged["face"]), **backend_options)
         self._ready = False
         self.timings: Counter[str] = Counter()
-
-    def identity(self) -> dict[str, Any]:
-        """Options and backend; ``batch_size`` is left out: readings do not depend on batching."""
-        ident = super().identity()
-        ident["options"] = {k: v for k, v in self.options.items() if k != "batch_size"}
-        return {**ident, "backend": self.backend.identity()}
-
-    def setup(self, device: str) -> None:
-        t0 = time.perf_counter()
-        self.backend.setup(device)
-        self._ready = True
-        self.timings["setup_s"] += time.perf_counter() - t0
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         if not self._ready:

@@ -32,10 +32,7 @@ class ReconSuite(Suite):
     version = "1"
 
     def __init__(self, **options: Any) -> None:
-        unknown = set(options) - set(_DEFAULTS)
-        if unknown:
-            raise ValueError(f"recon: unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(_DEFAULTS)}")
-        merged = {**_DEFAULTS, **options}
+        merged = self.merge_options(_DEFAULTS, options)
         if merged["where"] not in ("restored", "canvas"):
             raise ValueError(f"recon: where must be 'restored' or 'canvas', got {merged['where']!r}")
         if merged["color"] not in ("rgb", "y"):

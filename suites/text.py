@@ -25,7 +25,7 @@ from tokbench.backends import build_ocr
 from tokbench.data.crops import cut
 from tokbench.metrics.buckets import bucket_of, edges_for, per_dataset, summarize
 from tokbench.metrics.text import outside_charset, text_scores
-from tokbench.suite import Item, Suite
+from tokbench.suite import BackendSuite, Item
 
 _DEFAULTS: dict[str, Any] = {"ocr": "easyocr", "batch_size": 64, "charset_filter": False, "edges": None,
                              "on": "restored", "parseq_weights": None}
@@ -54,18 +54,14 @@ def text_ratio(ann: dict[str, Any], crop_width: int | None, height: int,
     return None, "missing"
 
 
-class TextSuite(Suite):
+class TextSuite(BackendSuite):
     name = "text"
     version = "1"
     annotation_kind = "text"
     example_score = "ned"
 
     def __init__(self, **options: Any) -> None:
-        unknown = set(options) - set(_DEFAULTS)
-        if unknown:
-            raise ValueError(f"text: unknown option(s) {', '.join(sorted(unknown))}; "
-                             f"known: {', '.join(_DEFAULTS)}")
-        merged = {**_DEFAULTS, **options}
+        merged = self.merge_options(_DEFAULTS, options)
         merged["charset_filter"] = _flag(merged["charset_filter"], "charset_filter")
         if merged["on"] not in ("restored", "original"):
             raise ValueError(f"text: on must be 'restored' or 'original', got {merged['on']!r}")
@@ -78,18 +74,6 @@ class TextSuite(Suite):
         self.backend = build_ocr(str(merged["ocr"]), **backend_options)
         self._ready = False
         self.timings: Counter[str] = Counter()
-
-    def identity(self) -> dict[str, Any]:
-        """Options and backend; ``batch_size`` is left out: readings do not depend on batching."""
-        ident = super().identity()
-        ident["options"] = {k: v for k, v in self.options.items() if k != "batch_size"}
-        return {**ident, "backend": self.backend.identity()}
-
-    def setup(self, device: str) -> None:
-        t0 = time.perf_counter()
-        self.backend.setup(device)
-        self._ready = True
-        self.timings["setup_s"] += time.perf_counter() - t0
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         if not self._ready:

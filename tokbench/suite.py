@@ -59,6 +59,14 @@ class Suite:
         #: root of the run's content-keyed caches (set by the runner; suites may keep their own there)
         self.cache_root: Path | None = None
 
+    def merge_options(self, defaults: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+        """``defaults`` updated with ``options``; an unknown option name is an error naming the known ones."""
+        unknown = set(options) - set(defaults)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown option(s) {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(defaults)}")
+        return {**defaults, **options}
+
     def identity(self) -> dict[str, Any]:
         """Everything a record depends on; part of the record cache key."""
         return {"suite": self.name, "version": self.version, "options": self.options}
@@ -78,3 +86,23 @@ class Suite:
         """Fold every record of the run (skipped ones included) into a dict with
         ``"metrics"`` (flat name -> float) and optionally ``"buckets"`` and ``"extra"``."""
         raise NotImplementedError
+
+
+class BackendSuite(Suite):
+    """A suite scored by one model backend (OCR, face): loads it once, times it, and keys records on it."""
+
+    backend: Any
+
+    def identity(self) -> dict[str, Any]:
+        """Options and backend; ``batch_size`` is left out: readings do not depend on batching."""
+        ident = super().identity()
+        ident["options"] = {k: v for k, v in self.options.items() if k != "batch_size"}
+        return {**ident, "backend": self.backend.identity()}
+
+    def setup(self, device: str) -> None:
+        import time
+
+        t0 = time.perf_counter()
+        self.backend.setup(device)
+        self._ready = True
+        self.timings["setup_s"] += time.perf_counter() - t0
