@@ -10,13 +10,13 @@ the three bucket means. Results are marked imported, with the source files' sha2
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from tokbench.hashing import sha256_file
+from tokbench.jsonio import read_json
 from tokbench.metrics.buckets import bucket_of, edges_for, per_dataset, summarize
 from tokbench.metrics.text import text_scores
 from tokbench.protocol import Protocol
@@ -41,12 +41,7 @@ def _field(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any
 
 def read_tokbench_output(path: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
     """``{(method, setting): [instance records]}`` from one TokBench output file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise BadImport(f"{path}: cannot read ({e.strerror or e})") from None
-    except json.JSONDecodeError as e:
-        raise BadImport(f"{path}: malformed JSON at line {e.lineno}: {e.msg}") from None
+    data = read_json(path, BadImport)
     if not isinstance(data, dict) or not data:
         raise BadImport(f"{path}: expected an object {{method: {{setting: ...}}}}")
     dataset = path.stem

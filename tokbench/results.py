@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from tokbench.cache import atomic_write_bytes
+from tokbench.jsonio import read_json
 
 SCHEMA = "tokbench.result/1"
 
@@ -105,12 +106,7 @@ _REQUIRED = ("schema", "model", "suite", "dataset", "resolution", "protocol", "m
 
 
 def read_result(path: Path) -> Result:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise BadResult(f"{path}: cannot read ({e.strerror or e})") from None
-    except json.JSONDecodeError as e:
-        raise BadResult(f"{path}: malformed JSON at line {e.lineno}: {e.msg}") from None
+    data = read_json(path, BadResult)
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise BadResult(f"{path}: not a tokbench result (schema {SCHEMA!r} expected)")
     missing = [k for k in _REQUIRED if k not in data]

@@ -8,10 +8,11 @@ count bad instances with a reason; here only the image-level structure is checke
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tokbench import jsonio
 
 FORMATS = ("tokbench-text", "tokbench-face", "images")
 
@@ -29,16 +30,7 @@ class ImageRecord:
 
 
 def read_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise BadAnnotations(f"{path}: cannot read ({e.strerror or e})") from None
-    except UnicodeDecodeError as e:
-        raise BadAnnotations(f"{path}: not UTF-8 text ({e})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise BadAnnotations(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    return jsonio.read_json(path, BadAnnotations)
 
 
 def detect_format(data: Any) -> str:

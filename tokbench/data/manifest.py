@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tokbench.hashing import sha256_file
+from tokbench.jsonio import read_json
 from tokbench.paths import data_root
 
 
@@ -84,12 +85,7 @@ def parse_manifest(data: Any, where: str) -> Manifest:
 
 
 def load_manifest(path: Path) -> Manifest:
-    from tokbench.data.annotations import read_json
-
-    try:
-        manifest = parse_manifest(read_json(path), str(path))
-    except Exception as e:  # BadAnnotations from read_json: re-raise as a manifest problem
-        raise ManifestError(str(e)) from None
+    manifest = parse_manifest(read_json(path, ManifestError), str(path))
     manifest.path = path
     return manifest
 

@@ -8,10 +8,10 @@ the source states, so it shares columns with runs that agree on those.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from tokbench.jsonio import read_json
 from tokbench.report.collect import Entry
 
 PUBLISHED_SCHEMA = "tokbench.published/1"
@@ -33,13 +33,8 @@ class PublishedError(ValueError):
 def load_published(path: Path | None = None) -> list[Entry]:
     """Entries for every (row, suite) of a published file; suites get the metrics they own."""
     path = path or default_file()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PublishedError(f"{path}: cannot read the published reference rows ({e.strerror or e})") from None
-    except json.JSONDecodeError as e:
-        raise PublishedError(f"{path}: malformed JSON at line {e.lineno}: {e.msg}") from None
-    if data.get("schema") != PUBLISHED_SCHEMA:
+    data = read_json(path, PublishedError)
+    if not isinstance(data, dict) or data.get("schema") != PUBLISHED_SCHEMA:
         raise PublishedError(f"{path}: not a published-rows file (schema {PUBLISHED_SCHEMA!r} expected)")
     src = data["source"]
     source = f"{src['repo']}: {src['path']} @{src['commit']}"
