@@ -54,43 +54,32 @@ class FaceSuite(BackendSuite):
         self.timings: Counter[str] = Counter()
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
-        if not self._ready:
-            self.setup("cpu")
         out: list[list[dict[str, Any]]] = [[] for _ in items]
         pending: list[dict[str, Any]] = []
         chips_a: list[np.ndarray] = []
         chips_b: list[np.ndarray] = []
-        for k, item in enumerate(items):
+        for item, rec, face in self.instances(items, out):
             target = item.restored if self.options["on"] == "restored" else item.original
             height, width = item.original.shape[:2]
             edges = edges_for("face", item.resolution, self.options["edges"])
-            dataset = item.annotations.get("dataset")
-            for i, face in enumerate(item.annotations.get("faces") or []):
-                rec: dict[str, Any] = {"index": i}
-                if dataset is not None:
-                    rec["dataset"] = dataset
-                out[k].append(rec)
-                if not isinstance(face, dict):
-                    rec["skip"] = "unreadable face annotation"
-                    continue
-                ratio = face.get("ratio")
-                if not isinstance(ratio, (int, float)) or isinstance(ratio, bool):
-                    ratio = face_ratio(face.get("box"), height, width)
-                    rec["ratio_source"] = "computed" if ratio is not None else "missing"
-                rec.update(ratio=ratio, bucket=bucket_of(ratio, edges))
-                if ratio is None:
-                    rec["skip"] = "missing ratio"
-                    continue
-                try:
-                    t0 = time.perf_counter()
-                    alignment = self.backend.prepare(item.original, face)
-                    chips_a.append(self.backend.chip(item.original, alignment))
-                    chips_b.append(self.backend.chip(target, alignment))
-                    self.timings["align_s"] += time.perf_counter() - t0
-                except BadKeypoints as e:
-                    rec["skip"] = e.reason
-                    continue
-                pending.append(rec)
+            ratio = face.get("ratio")
+            if not isinstance(ratio, (int, float)) or isinstance(ratio, bool):
+                ratio = face_ratio(face.get("box"), height, width)
+                rec["ratio_source"] = "computed" if ratio is not None else "missing"
+            rec.update(ratio=ratio, bucket=bucket_of(ratio, edges))
+            if ratio is None:
+                rec["skip"] = "missing ratio"
+                continue
+            try:
+                t0 = time.perf_counter()
+                alignment = self.backend.prepare(item.original, face)
+                chips_a.append(self.backend.chip(item.original, alignment))
+                chips_b.append(self.backend.chip(target, alignment))
+                self.timings["align_s"] += time.perf_counter() - t0
+            except BadKeypoints as e:
+                rec["skip"] = e.reason
+                continue
+            pending.append(rec)
         if pending:
             t0 = time.perf_counter()
             emb = self.backend.embed(chips_a + chips_b)

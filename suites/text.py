@@ -76,53 +76,42 @@ class TextSuite(BackendSuite):
         self.timings: Counter[str] = Counter()
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
-        if not self._ready:
-            self.setup("cpu")
         out: list[list[dict[str, Any]]] = [[] for _ in items]
         pending: list[tuple[dict[str, Any], Any]] = []
         charset = getattr(self.backend, "charset", None)
-        for k, item in enumerate(items):
+        for item, rec, ann in self.instances(items, out):
             image = item.restored if self.options["on"] == "restored" else item.original
             height, width = item.original.shape[:2]
             edges = edges_for("text", item.resolution, self.options["edges"])
-            dataset = item.annotations.get("dataset")
-            for i, ann in enumerate(item.annotations.get("text") or []):
-                rec: dict[str, Any] = {"index": i}
-                if dataset is not None:
-                    rec["dataset"] = dataset
-                out[k].append(rec)
-                if not isinstance(ann, dict):
-                    rec["skip"] = "unreadable text annotation"
+            gt = ann.get("rec")
+            if not isinstance(gt, str):
+                rec["skip"] = "missing rec"
+                continue
+            rec["gt"] = gt
+            if gt == "":
+                rec["skip"] = "empty ground truth"
+                continue
+            crop = cut(image, ann.get("bbox"))
+            crop_width = None if crop.image is None else crop.image.shape[1]
+            ratio, source = text_ratio(ann, crop_width, height, width)
+            rec.update(ratio=ratio, bucket=bucket_of(ratio, edges), geometry=crop.kind)
+            if source != "annotation":
+                rec["ratio_source"] = source
+            if crop.clipped:
+                rec["clipped"] = True
+            if crop.skip:
+                rec.update(skip=crop.skip, detail=crop.detail)
+                continue
+            if ratio is None:
+                rec["skip"] = "missing ratio"
+                continue
+            oov = outside_charset(gt, charset)
+            if oov:
+                rec["oov"] = oov
+                if self.options["charset_filter"]:
+                    rec["skip"] = OOV_SKIP
                     continue
-                gt = ann.get("rec")
-                if not isinstance(gt, str):
-                    rec["skip"] = "missing rec"
-                    continue
-                rec["gt"] = gt
-                if gt == "":
-                    rec["skip"] = "empty ground truth"
-                    continue
-                crop = cut(image, ann.get("bbox"))
-                crop_width = None if crop.image is None else crop.image.shape[1]
-                ratio, source = text_ratio(ann, crop_width, height, width)
-                rec.update(ratio=ratio, bucket=bucket_of(ratio, edges), geometry=crop.kind)
-                if source != "annotation":
-                    rec["ratio_source"] = source
-                if crop.clipped:
-                    rec["clipped"] = True
-                if crop.skip:
-                    rec.update(skip=crop.skip, detail=crop.detail)
-                    continue
-                if ratio is None:
-                    rec["skip"] = "missing ratio"
-                    continue
-                oov = outside_charset(gt, charset)
-                if oov:
-                    rec["oov"] = oov
-                    if self.options["charset_filter"]:
-                        rec["skip"] = OOV_SKIP
-                        continue
-                pending.append((rec, crop.image))
+            pending.append((rec, crop.image))
         if pending:
             t0 = time.perf_counter()
             readings = self.backend.recognize([img for _, img in pending])

@@ -10,6 +10,7 @@ counts it under that reason and ``aggregate`` must leave it out of every metric.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -98,6 +99,22 @@ class BackendSuite(Suite):
         ident = super().identity()
         ident["options"] = {k: v for k, v in self.options.items() if k != "batch_size"}
         return {**ident, "backend": self.backend.identity()}
+
+    def instances(self, items: list[Item], out: list[list[dict[str, Any]]]
+                  ) -> Iterator[tuple[Item, dict[str, Any], dict[str, Any]]]:
+        """Each annotation of kind ``annotation_kind`` with its record, already appended to ``out``
+        (index, dataset); an annotation that is not an object gets a skip record and is not yielded."""
+        if not self._ready:
+            self.setup("cpu")
+        for k, item in enumerate(items):
+            dataset = item.annotations.get("dataset")
+            for i, ann in enumerate(item.annotations.get(str(self.annotation_kind)) or []):
+                rec: dict[str, Any] = {"index": i} if dataset is None else {"index": i, "dataset": dataset}
+                out[k].append(rec)
+                if isinstance(ann, dict):
+                    yield item, rec, ann
+                else:
+                    rec["skip"] = f"unreadable {self.name} annotation"
 
     def setup(self, device: str) -> None:
         import time
