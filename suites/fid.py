@@ -50,6 +50,10 @@ class FidSuite(Suite):
 
         self.model, self.info = load_inception(device, self.options["weights"])
 
+    def identity(self) -> dict[str, Any]:
+        # which Inception weights made the features (torch-fidelity's own or the converted copy)
+        return {**super().identity(), "inception_sha256": self.info.get("sha256")}
+
     def _pair(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
         if self.options["where"] == "canvas":
             return item.canvas, item.canvas_recon

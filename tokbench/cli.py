@@ -65,7 +65,6 @@ def run(
     nproc: Annotated[int, typer.Option(min=1, help="processes per node with --launcher torchrun")] = 2,
 ) -> None:
     """Reconstruct a dataset with a tokenizer and score it with the chosen suites."""
-    import os
 
     if launcher == "torchrun":
         _relaunch_under_torchrun(nproc)
@@ -73,8 +72,6 @@ def run(
         _err(f"--launcher must be 'none' or 'torchrun', got {launcher!r}")
     from tokbench.runner import RunConfig
 
-    if offline:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         resolutions = [int(r) for r in _csv(resolution)]
     except ValueError:

@@ -124,6 +124,10 @@ class Runner:
             raise RunError(f"--on-error must be one of {', '.join(ON_ERROR)}, got {config.on_error!r}")
         if config.batch_size < 1:
             raise RunError(f"--batch-size must be >= 1, got {config.batch_size}")
+        if config.offline:
+            # every hub client (datasets, adapters, backends) reads these; set once for the whole run
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TOKBENCH_OFFLINE"] = "1"
         self.protocol = Protocol(config.protocol)
         from tokbench.paths import cache_dir
 
