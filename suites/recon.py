@@ -6,8 +6,10 @@ uint8-quantized RGB, data range 255; PSNR per image then averaged (``average="pe
 or from the pooled MSE (``"pooled"``, torchmetrics' default); SSIM with an 11x11 Gaussian
 window (sigma 1.5, K1 0.01, K2 0.03) per channel, averaged over channels; ``color="rgb"`` or
 ``"y"`` (BT.601 luma, as some papers). PSNR of identical images is capped at ``psnr_cap``.
-MS-SSIM is torchmetrics' (5 scales, Gaussian 11x11, the standard weights), reported only for
-images whose short side exceeds 160 px (the 5-scale minimum; smaller images are counted).
+MS-SSIM is torchmetrics' definition (5 scales, Gaussian 11x11, the standard weights, relu-normalised),
+computed by our separable float64 code sharing the first scale with SSIM (equal to torchmetrics within
+1e-8, tested); reported only for images whose short side is at least 176 px (torchmetrics' minimum;
+smaller images are counted).
 LPIPS (``lpips="alex,vgg"``, v0.1 heads, inputs scaled to [-1,1]) needs ImageNet backbones no
 package ships: where a backbone file is missing its metric is ``None``, ``extra`` names the file
 and the folder to put it in, and the rest of the suite still runs.
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tokbench.metrics.image import ms_ssim, psnr_from_mse, ssim, to_luma
+from tokbench.metrics.image import psnr_from_mse, ssim, ssim_and_ms_ssim, to_luma
 from tokbench.suite import Item, Suite
 
 _DEFAULTS: dict[str, Any] = {"where": "restored", "color": "rgb", "average": "per-image", "data_range": 255,
@@ -29,7 +31,7 @@ _DEFAULTS: dict[str, Any] = {"where": "restored", "color": "rgb", "average": "pe
 
 class ReconSuite(Suite):
     name = "recon"
-    version = "1"
+    version = "2"  # 2: MS-SSIM in float64 (was float32 torchmetrics, |diff| < 1e-5)
 
     def __init__(self, **options: Any) -> None:
         merged = self.merge_options(_DEFAULTS, options)
@@ -84,10 +86,11 @@ class ReconSuite(Suite):
                 "mse": mse,
                 "n_values": int(a.size),
                 "psnr": psnr_from_mse(mse, rng, self.options["psnr_cap"]),
-                "ssim": ssim(a, b, rng),
             }
             if self.options["ms_ssim"]:
-                record["ms_ssim"] = ms_ssim(a, b, rng)
+                record["ssim"], record["ms_ssim"] = ssim_and_ms_ssim(a, b, rng)
+            else:
+                record["ssim"] = ssim(a, b, rng)
             out.append([record])
         for net, model in self._lpips.items():
             from tokbench.metrics.lpips_metric import lpips_of_arrays

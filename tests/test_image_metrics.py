@@ -38,15 +38,41 @@ def test_identical_images() -> None:
     assert ssim(a, a, 255) == pytest.approx(1.0)
 
 
-def test_ms_ssim_float32_matches_float64_reference() -> None:
+@pytest.mark.parametrize("shape", [(176, 181), (200, 240), (333, 257)])
+def test_ms_ssim_matches_torchmetrics(shape: tuple[int, int]) -> None:
+    """Our separable float64 MS-SSIM against torchmetrics' float64 one (its betas are float32: 1e-8)."""
     import torch
     from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 
-    from tokbench.metrics.image import ms_ssim
+    from tokbench.metrics.image import ssim_and_ms_ssim
 
-    a = photo(200, 240, seed=4).astype(np.float64)
+    a = photo(*shape, seed=4).astype(np.float64)
     b = np.clip(a + np.random.default_rng(5).normal(0, 15, a.shape), 0, 255).round()
     ta, tb = (torch.from_numpy(x.transpose(2, 0, 1))[None] for x in (a, b))
     ref = float(multiscale_structural_similarity_index_measure(tb, ta, data_range=255))
-    assert ms_ssim(a, b, 255) == pytest.approx(ref, abs=1e-5)
-    assert ms_ssim(a[:100], b[:100], 255) is None  # below the 5-scale minimum
+    single, multi = ssim_and_ms_ssim(a, b, 255)
+    assert multi == pytest.approx(ref, abs=1e-8)
+    assert single == ssim(a, b, 255)
+
+
+def test_ms_ssim_size_limit_is_torchmetrics() -> None:
+    import torch
+    from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
+
+    from tokbench.metrics.image import MS_SSIM_MIN_SIDE, ms_ssim
+
+    a = photo(MS_SSIM_MIN_SIDE - 1, 300, seed=6).astype(np.float64)
+    assert ms_ssim(a, a, 255) is None
+    with pytest.raises(ValueError):
+        t = torch.from_numpy(a.transpose(2, 0, 1))[None]
+        multiscale_structural_similarity_index_measure(t, t, data_range=255)
+    assert ms_ssim(a[:, :MS_SSIM_MIN_SIDE], a[:, :MS_SSIM_MIN_SIDE], 255) is None
+    b = photo(MS_SSIM_MIN_SIDE, MS_SSIM_MIN_SIDE, seed=6).astype(np.float64)
+    assert ms_ssim(b, b, 255) == pytest.approx(1.0)
+
+
+def test_ms_ssim_clips_negative_terms_to_zero() -> None:
+    from tokbench.metrics.image import ms_ssim
+
+    a = photo(192, 192, seed=7).astype(np.float64)
+    assert ms_ssim(a, 255 - a, 255) == 0.0  # anti-correlated: relu-normalised terms give 0, not NaN
