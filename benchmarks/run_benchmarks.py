@@ -101,7 +101,9 @@ def overhead(tmp: Path) -> dict[str, float]:
     isolated = load + tokenizer + ocr_s + face_s + recon_s
     return {"images": len(images), "text_crops": len(crops), "faces": len(chips) // 2, "harness_s": harness,
             "isolated_model_work_s": isolated, "model_load_s": load, "tokenizer_s": tokenizer, "ocr_s": ocr_s,
-            "face_s": face_s, "recon_metrics_s": recon_s, "overhead_ratio": harness / isolated}
+            "face_s": face_s, "recon_metrics_s": recon_s, "overhead_s": harness - isolated,
+            "overhead_ratio": harness / isolated,
+            "overhead_ratio_model_work_only": (harness - recon_s) / (isolated - recon_s)}
 
 
 def reconstruct_once(tmp: Path) -> dict[str, int]:
