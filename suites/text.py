@@ -77,7 +77,10 @@ class TextSuite(BackendSuite):
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         out: list[list[dict[str, Any]]] = [[] for _ in items]
-        pending: list[tuple[dict[str, Any], Any]] = []
+        # one OCR call per image: networks' outputs move in the last bits with the batch they share
+        # (EasyOCR confidences by ~1e-7), so reading images together would make an image's records
+        # depend on its batch neighbours, which differ between shards, resumes and batch sizes
+        by_image: dict[int, list[tuple[dict[str, Any], Any]]] = {}
         charset = getattr(self.backend, "charset", None)
         for item, rec, ann in self.instances(items, out):
             image = item.restored if self.options["on"] == "restored" else item.original
@@ -111,13 +114,13 @@ class TextSuite(BackendSuite):
                 if self.options["charset_filter"]:
                     rec["skip"] = OOV_SKIP
                     continue
-            pending.append((rec, crop.image))
-        if pending:
+            by_image.setdefault(id(item), []).append((rec, crop.image))
+        for group in by_image.values():
             t0 = time.perf_counter()
-            readings = self.backend.recognize([img for _, img in pending])
+            readings = self.backend.recognize([img for _, img in group])
             self.timings["ocr_s"] += time.perf_counter() - t0
-            self.timings["crops"] += len(pending)
-            for (rec, _), reading in zip(pending, readings, strict=True):
+            self.timings["crops"] += len(group)
+            for (rec, _), reading in zip(group, readings, strict=True):
                 rec["pred"] = reading.text
                 if reading.confidence is not None:
                     rec["conf"] = round(float(reading.confidence), 6)
