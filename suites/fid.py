@@ -43,7 +43,6 @@ class FidSuite(Suite):
         super().__init__(**merged)
         self.model: Any = None
         self.info: dict[str, Any] = {}
-        self.reference_features = {"computed": 0, "cached": 0}
 
     def setup(self, device: str) -> None:
         from tokbench.metrics.inception import load_inception
@@ -74,11 +73,12 @@ class FidSuite(Suite):
             for i, f in zip(todo, fresh, strict=True):
                 orig[i] = f
                 self._store_feature(keys[i], f)
-        self.reference_features["computed"] += len(todo)
-        self.reference_features["cached"] += len(items) - len(todo)
         recon = features_of_arrays(self.model, [b for _, b in pairs], bs)
-        return [[{"image_id": it.image_id, "_orig_key": keys[i], "_feat_orig": orig[i], "_feat_recon": recon[i]}]
-                for i, it in enumerate(items)]
+        fresh = set(todo)
+        # whether the original's features had to be computed travels with the record, so the count is
+        # right after a torchrun merge (each rank computed its own shard) and after a resume
+        return [[{"image_id": it.image_id, "_orig_key": keys[i], "_orig_computed": i in fresh,
+                  "_feat_orig": orig[i], "_feat_recon": recon[i]}] for i, it in enumerate(items)]
 
     def _feature_dir(self) -> Any:
         from tokbench.paths import cache_dir
@@ -120,7 +120,8 @@ class FidSuite(Suite):
             return {"metrics": {"rfid": None, "kid_mean": None, "kid_std": None}, "extra": extra}
         orig = np.stack([r["_feat_orig"] for r in used])
         recon = np.stack([r["_feat_recon"] for r in used])
-        extra["reference_features"] = dict(self.reference_features)
+        computed = sum(bool(r.get("_orig_computed")) for r in used)
+        extra["reference_features"] = {"computed": computed, "cached": len(used) - computed}
         rfid = fid_from_features(orig, recon) if len(used) <= orig.shape[1] else self._large_fid(used, orig, recon)
         k = kid(orig, recon, int(self.options["kid_subsets"]), int(self.options["kid_subset_size"]),
                 int(self.options["kid_seed"]))

@@ -80,3 +80,7 @@ def test_two_ranks_on_samples_resume_and_equal_one(tmp_path: Path) -> None:
         assert ra["counts"] == rb["counts"], suite
         assert read_instances(a) == read_instances(b), suite
         assert rb["run"]["world_size"] == 2
+    # each original's Inception features computed once in all, whichever rank or earlier run did it
+    ref = [read_result(next((tmp_path / d).rglob("fid-256.json")))["extra"]["reference_features"]
+           for d in ("one", "two")]
+    assert ref[0] == ref[1] == {"computed": 30, "cached": 0}
