@@ -509,8 +509,10 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def _git_hash() -> str | None:
-    here = Path(__file__).resolve().parent.parent
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def _git_hash(here: Path = _CHECKOUT) -> str | None:
     if not (here / ".git").exists():
         return None
     try:
