@@ -4,7 +4,9 @@ SSIM follows Wang et al. 2004 with an 11x11 Gaussian window (sigma 1.5, truncate
 sigma), K1=0.01, K2=0.03, population covariances, the mean taken over the valid region
 (5-pixel border excluded) and over channels: the conventions of
 ``skimage.metrics.structural_similarity(gaussian_weights=True, sigma=1.5,
-use_sample_covariance=False)``, against which it is tested.
+use_sample_covariance=False)``, against which it is tested. Local variances are clamped at 0 as
+torchmetrics does (skimage does not; they differ only where rounding makes a variance negative).
+MS-SSIM follows torchmetrics' definition and is tested against it.
 """
 
 from __future__ import annotations
