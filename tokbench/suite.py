@@ -95,7 +95,8 @@ class BackendSuite(Suite):
     backend: Any
 
     def identity(self) -> dict[str, Any]:
-        """Options and backend; ``batch_size`` is left out: readings do not depend on batching."""
+        """Options and backend; ``batch_size`` is left out: predictions do not depend on batching
+        (confidences can move in their last digits, ~1e-7)."""
         ident = super().identity()
         ident["options"] = {k: v for k, v in self.options.items() if k != "batch_size"}
         return {**ident, "backend": self.backend.identity()}

@@ -33,7 +33,8 @@ class EasyOcr:
             raise ValueError(f"easyocr decoder must be greedy, beamsearch or wordbeamsearch, got {decoder!r}")
         self.batch_size = int(batch_size)
         # wide crops make wide batches: capping pixels per call bounds peak memory whatever the dataset
-        # mixes into one batch (64 crops of 64 x 256 px; readings do not depend on batching)
+        # mixes into one batch (64 crops of 64 x 256 px); texts do not depend on batching, confidences
+        # move by ~1e-7, which is why the text suite reads each image's crops in calls of their own
         self.max_batch_pixels = int(max_batch_pixels)
         self.decoder = decoder
         self.charset: str | None = None
