@@ -1,4 +1,4 @@
-"""The native-cache bounds that keep a run's memory flat (the effect itself: benchmarks/)."""
+"""Returning freed heap memory between batches (the effect on a run: benchmarks/)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,7 @@ import platform
 
 import pytest
 
-from tokbench.memory import ONEDNN_CACHE, bound_native_caches, release_freed_memory
-
-
-def test_onednn_cache_bounded_unless_the_user_chose(monkeypatch) -> None:
-    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
-    bound_native_caches()
-    import os
-
-    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == str(ONEDNN_CACHE)
-    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "512")
-    bound_native_caches()
-    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "512"
+from tokbench.memory import release_freed_memory
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")

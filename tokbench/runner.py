@@ -31,7 +31,7 @@ from tokbench.cache import ReconCache, ReconEntry, RecordCache, content_key, swe
 from tokbench.data.dataset import Dataset, Sample, resolve_dataset
 from tokbench.data.images import IMAGE_READ_OPTIONS, BadImage, load_rgb
 from tokbench.examples import write_examples
-from tokbench.memory import bound_native_caches, release_freed_memory
+from tokbench.memory import release_freed_memory
 from tokbench.protocol import Placement, Protocol, to_uint8
 from tokbench.registry import SUITES, ModelSpec, build_model, parse_model_spec
 from tokbench.results import SCHEMA, Result, result_path, write_result
@@ -125,7 +125,6 @@ class Runner:
             raise RunError(f"--on-error must be one of {', '.join(ON_ERROR)}, got {config.on_error!r}")
         if config.batch_size < 1:
             raise RunError(f"--batch-size must be >= 1, got {config.batch_size}")
-        bound_native_caches()
         if config.offline:
             # every hub client (datasets, adapters, backends) reads these; set once for the whole run
             os.environ["HF_HUB_OFFLINE"] = "1"
