@@ -38,7 +38,7 @@ def _fresh(tmp: Path, name: str) -> dict[str, str]:
 OVERHEAD_REPEATS = 3
 
 
-def overhead(tmp: Path) -> dict[str, float]:
+def overhead(tmp: Path) -> dict[str, object]:
     """Harness wall time vs isolated model work, on the samples at 256: medians of alternating repeats."""
     from tokbench.data.dataset import samples_dataset
 
@@ -51,14 +51,11 @@ def overhead(tmp: Path) -> dict[str, float]:
     runs = []
     for k in range(OVERHEAD_REPEATS):  # alternating, so a drift in machine speed hits both sides
         runs.append({**_harness_once(tmp, k), **_isolated_once()})
-    out: dict[str, float] = {key: float(np.median([r[key] for r in runs])) for key in runs[0]}
-    ratios = [r["harness_s"] / r["isolated_model_work_s"] for r in runs]
-    out.update(overhead_s=out["harness_s"] - out["isolated_model_work_s"],
-               overhead_ratio=out["harness_s"] / out["isolated_model_work_s"],
-               overhead_ratio_each_repeat=ratios,  # type: ignore[dict-item]
-               overhead_ratio_model_work_only=(out["harness_s"] - out["recon_metrics_s"])
-               / (out["isolated_model_work_s"] - out["recon_metrics_s"]))
-    return out
+    med = {key: float(np.median([r[key] for r in runs])) for key in runs[0]}
+    harness, alone, recon = med["harness_s"], med["isolated_model_work_s"], med["recon_metrics_s"]
+    return {**med, "overhead_s": harness - alone, "overhead_ratio": harness / alone,
+            "overhead_ratio_each_repeat": [r["harness_s"] / r["isolated_model_work_s"] for r in runs],
+            "overhead_ratio_model_work_only": (harness - recon) / (alone - recon)}
 
 
 def _harness_once(tmp: Path, k: int) -> dict[str, float]:
@@ -150,14 +147,18 @@ def reconstruct_once(tmp: Path) -> dict[str, int]:
 
 def _cli(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
     """Run tokbench in a child; return (wall seconds, peak RSS bytes of that child alone)."""
-    t = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "tokbench", *args], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - t
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise RuntimeError(f"tokbench {' '.join(args)} failed:\n{child.stderr.read().decode()[-2000:]}")
+    # stderr to a file, not a pipe: nobody reads a pipe until the child ends, and a long run's
+    # progress output would fill it and block the child
+    with tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "tokbench", *args], stdout=subprocess.DEVNULL,
+                                 stderr=err, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - t
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
+        if child.returncode:
+            err.seek(0)
+            raise RuntimeError(f"tokbench {' '.join(args)} failed:\n{err.read().decode()[-2000:]}")
     return wall, usage.ru_maxrss * 1024  # Linux reports KiB
 
 
@@ -239,19 +240,19 @@ def memory_and_growth(tmp: Path, quick: bool) -> dict[str, object]:
                         str(imgs), "--limit", str(n_one * k), "--output-dir", str(tmp / f"g{k}"),
                         "--cache-dir", str(tmp / f"g{k}c"), "--suite-arg", "recon:lpips=none"])
         walls.append(wall)
-        work.append(_per_image_seconds(tmp / f"g{k}"))
+        work.append(_work_seconds(tmp / f"g{k}"))
     n = np.log([n_one * k for k in sizes])
     out["growth_images"] = [n_one * k for k in sizes]
     out["growth_wall_s"] = walls
-    out["growth_per_image_work_s"] = work
+    out["growth_work_s"] = work
     # wall includes start-up and model loading (constant), which pulls the exponent below 1; the
     # per-image work (reconstruction + suites, from the result files' timings) is what must stay linear
     out["growth_exponent_wall"] = float(np.polyfit(n, np.log(walls), 1)[0])
-    out["growth_exponent_per_image_work"] = float(np.polyfit(n, np.log(work), 1)[0])
+    out["growth_exponent_work"] = float(np.polyfit(n, np.log(work), 1)[0])
     return out
 
 
-def _per_image_seconds(output_dir: Path) -> float:
+def _work_seconds(output_dir: Path) -> float:
     """Reconstruction plus suite time of a run, from its result files (excludes start-up and loading)."""
     results = [json.loads(p.read_text()) for p in output_dir.rglob("*.json")]
     timings = [r["timings"] for r in results if isinstance(r, dict) and "timings" in r]

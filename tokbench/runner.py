@@ -255,7 +255,7 @@ class Runner:
                 self._score(suite, items, records[suite.name])
                 t_suite[suite.name] += time.perf_counter() - t
             done += len(batch)
-            del items, entries
+            del items, entries  # drop this batch's arrays first, so the trim can hand their pages back
             release_freed_memory()
             self.progress(f"{spec.id} @{resolution}", done, total)
         if not write:
