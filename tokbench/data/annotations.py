@@ -3,18 +3,26 @@
 Text (``text_<name>.json``): a list of ``{file_name, height, width, annotations: [{rec, bbox,
 ratio}]}``. Faces (``face_meta.json``): a list of ``{image_name, img_height, img_width, faces:
 [{kps, ratio, box}]}``. Per-instance fields (boxes, strings) are checked by the suites, which
-count bad instances with a reason; here only the image-level structure is checked.
+count bad instances with a reason; here the image-level structure is checked, and the numbers of
+the instance fields the suites compute with (``NUMERIC_FIELDS``): a non-finite one, or one beyond
+``MAX_COORDINATE`` in magnitude, would crash a backend or land in a bucket unnoticed, so its image
+is skipped with the reason ``bad number in field '<field>'``. Text ``bbox`` is left to
+:mod:`tokbench.data.crops`, which skips such an instance alone as an unreadable bbox.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tokbench import jsonio
+from tokbench.data.crops import MAX_COORDINATE
 
 FORMATS = ("tokbench-text", "tokbench-face", "images")
+# instance fields whose numbers are used in arithmetic, per instance kind
+NUMERIC_FIELDS = {"text": ("ratio",), "faces": ("kps", "box", "ratio")}
 
 
 class BadAnnotations(ValueError):
@@ -30,7 +38,12 @@ class ImageRecord:
 
 
 def read_json(path: Path) -> Any:
-    return jsonio.read_json(path, BadAnnotations)
+    try:
+        return jsonio.read_json(path, BadAnnotations)
+    except BadAnnotations:
+        raise
+    except (ValueError, RecursionError) as e:  # an integer over 4300 digits, or nesting deeper than the stack
+        raise BadAnnotations(f"{path}: unreadable JSON ({type(e).__name__}: {str(e)[:120]})") from None
 
 
 def detect_format(data: Any) -> str:
@@ -78,6 +91,43 @@ def read_annotations(path: Path, fmt: str | None = None) -> tuple[list[ImageReco
         if name in seen:
             skipped.append((name, "duplicate file name in annotations"))
             continue
+        bad = _bad_number(instances, kind)
+        if bad:
+            skipped.append((name, bad))
+            continue
         seen.add(name)
         records.append(ImageRecord(name, {kind: instances}))
     return records, skipped
+
+
+def _bad_number(instances: list[Any], kind: str) -> str | None:
+    """The skip reason for the first non-finite or out-of-range number in a used field, else None."""
+    for i, inst in enumerate(instances):
+        if not isinstance(inst, dict):
+            continue  # the suite skips a non-object instance itself
+        for name in NUMERIC_FIELDS[kind]:
+            value = _first_bad(inst.get(name))
+            if value is not None:
+                return f"bad number in field {name!r}: {kind}[{i}] has {value} (finite, |value| <= 2**31 expected)"
+    return None
+
+
+def _first_bad(value: Any, depth: int = 0) -> str | None:
+    """How the first bad number in ``value`` (a number or nested lists of numbers) reads, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if abs(value) <= MAX_COORDINATE else _short(value)
+    if isinstance(value, float):
+        return None if math.isfinite(value) and abs(value) <= MAX_COORDINATE else repr(value)
+    if isinstance(value, list) and depth < 3:  # kps nest two deep; deeper is not a TokBench field
+        for v in value:
+            bad = _first_bad(v, depth + 1)
+            if bad is not None:
+                return bad
+    return None
+
+
+def _short(value: int) -> str:
+    text = str(value)  # JSON integers are below Python's 4300-digit str limit (read_json refuses more)
+    return text if len(text) <= 20 else f"{text[:20]}... ({len(text)} digits)"

@@ -8,6 +8,12 @@ Here the same geometry is used, but a box reaching outside the image is clipped 
 (TokBench's slicing would wrap negative starts around), and a crop that cannot be made is returned
 with a short, stable ``skip`` reason instead of crashing or being dropped silently. Polygons may be
 given as 4 ``[x, y]`` pairs or 8 flat numbers; any other point count is rejected with a reason.
+
+Hostile geometry is bounded by the image: a coordinate beyond ``MAX_COORDINATE`` is unreadable (it
+would overflow TokBench's float32/int cast), and a polygon with a side longer than the image's
+diagonal (it must reach outside the image) is cut only where it can sample the image and flagged
+``clipped``, so its size never sets the memory used. Polygons within the diagonal are cut exactly as
+TokBench does.
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ BAD_POLYGON = "polygon needs 4 points"
 ZERO_AREA = "zero-area box"
 OUTSIDE = "box outside the image"
 DEGENERATE = "degenerate polygon"
+TOO_LARGE = "polygon larger than the image"
+
+# Far beyond any image side tokbench reads (MAX_PIXELS bounds them), and small enough that the
+# float32 cast (inf from 3.4e38) and int64 arrays (9.2e18) cannot overflow.
+MAX_COORDINATE = 2**31
 
 
 @dataclass
@@ -46,10 +57,17 @@ class GeometryError(ValueError):
 
 def _num(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise GeometryError(BAD_GEOMETRY, f"non-numeric coordinate {value!r}")
-    if not math.isfinite(float(value)):
+        raise GeometryError(BAD_GEOMETRY, f"non-numeric coordinate {value!r:.40}")
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer with hundreds of digits
+        bits = int(value).bit_length()
+        raise GeometryError(BAD_GEOMETRY, f"integer coordinate of {bits} bits out of range") from None
+    if not math.isfinite(number):
         raise GeometryError(BAD_GEOMETRY, f"non-finite coordinate {value!r}")
-    return float(value)
+    if abs(number) > MAX_COORDINATE:
+        raise GeometryError(BAD_GEOMETRY, f"coordinate {number:g} out of range (|value| > 2**31)")
+    return number
 
 
 def _to_int(value: float) -> int:
@@ -101,15 +119,19 @@ def affine_from_points(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.linalg.solve(a, np.asarray(dst, dtype=np.float64)).T
 
 
-def warp_affine(img: np.ndarray, inverse: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def warp_affine(img: np.ndarray, inverse: np.ndarray, size: tuple[int, int],
+                origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Bilinear warp: output pixel (u, v) samples ``img`` at ``inverse @ (u, v, 1)``; zeros outside.
 
     Pixel centres sit on integer coordinates (OpenCV's ``warpAffine`` convention with a constant 0
-    border). ``size`` is (width, height). Returns the input's dtype (uint8 rounded half up).
+    border). ``size`` is (width, height); ``origin`` (u0, v0) makes the output the window
+    ``[u0, u0 + width) x [v0, v0 + height)`` of the full warp. Returns the input's dtype (uint8
+    rounded half up).
     """
     out_w, out_h = size
+    u0, v0 = origin
     height, width = img.shape[:2]
-    u, v = np.meshgrid(np.arange(out_w, dtype=np.float64), np.arange(out_h, dtype=np.float64))
+    u, v = np.meshgrid(np.arange(u0, u0 + out_w, dtype=np.float64), np.arange(v0, v0 + out_h, dtype=np.float64))
     x = inverse[0, 0] * u + inverse[0, 1] * v + inverse[0, 2]
     y = inverse[1, 0] * u + inverse[1, 1] * v + inverse[1, 2]
     x0, y0 = np.floor(x), np.floor(y)
@@ -149,7 +171,32 @@ def crop_polygon(img: np.ndarray, poly: np.ndarray) -> Crop:
     clipped = bool(xs.min() < 0 or ys.min() < 0 or xs.max() > width - 1 or ys.max() > height - 1)
     dst = np.array([[0.0, 0.0], [d1 - 1, 0.0], [d1 - 1, d2 - 1]])
     inverse = affine_from_points(dst, pts[:3])
-    return Crop(warp_affine(img, inverse, (out_w, out_h)), "polygon", clipped=clipped)
+    diagonal = math.ceil(math.hypot(width, height))
+    if out_w <= diagonal and out_h <= diagonal:  # always so for a polygon inside the image: TokBench's crop
+        return Crop(warp_affine(img, inverse, (out_w, out_h)), "polygon", clipped=clipped)
+    # A side longer than the diagonal reaches outside the image, and the full crop would cost memory
+    # in proportion to the polygon (a 6000 px square on a 64x64 image: gigabytes). Keep only the
+    # window of output pixels that can sample the image; everything else would be black.
+    window = _image_window(affine_from_points(pts[:3], dst), width, height, out_w, out_h)
+    where = f"polygon {pts.astype(np.int64).tolist()} in {width}x{height}"
+    if window is None:
+        return Crop(None, "polygon", clipped=True, skip=OUTSIDE, detail=where)
+    u0, v0, u1, v1 = window
+    if u1 - u0 > diagonal + 4 or v1 - v0 > diagonal + 4:  # a sheared frame: still larger than the image
+        return Crop(None, "polygon", clipped=True, skip=TOO_LARGE, detail=f"{where}: crop {out_w}x{out_h}")
+    return Crop(warp_affine(img, inverse, (u1 - u0, v1 - v0), (u0, v0)), "polygon", clipped=True)
+
+
+def _image_window(forward: np.ndarray, width: int, height: int, out_w: int,
+                  out_h: int) -> tuple[int, int, int, int] | None:
+    """(u0, v0, u1, v1): the output pixels whose bilinear samples can touch the image; None if none."""
+    # a sample has weight inside the image only for x in (-1, width) and y in (-1, height)
+    corners = np.array([[-1.0, -1.0, 1.0], [width, -1.0, 1.0], [width, height, 1.0], [-1.0, height, 1.0]])
+    uv = corners @ forward.T
+    u0, v0 = (max(0, math.floor(float(uv[:, k].min()))) for k in (0, 1))
+    u1 = min(out_w, math.ceil(float(uv[:, 0].max())) + 1)
+    v1 = min(out_h, math.ceil(float(uv[:, 1].max())) + 1)
+    return None if u1 <= u0 or v1 <= v0 else (u0, v0, u1, v1)
 
 
 def cut(img: np.ndarray, bbox: Any) -> Crop:

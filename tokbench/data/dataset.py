@@ -3,25 +3,48 @@
 ``--dataset`` takes a registered manifest name (``samples``, ``ic13``, ...), a manifest file,
 or a TokBench-format annotation file together with ``--images DIR``; a plain folder of images
 (``--images DIR`` alone) works for suites that need no annotations.
+
+Only regular files inside the image folder become samples: a file name that leaves it (``../x``,
+an absolute path, a link pointing out) or names a FIFO, device or folder is skipped with its reason.
+A registered dataset whose folder does not match its manifest's count or file list is refused,
+unless ``allow_partial``, which records what was found in the dataset identity.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from tokbench.data.annotations import ImageRecord, read_annotations, read_json
-from tokbench.data.manifest import Manifest, ManifestError, builtin_manifest, load_manifest, verify
+from tokbench.data.manifest import (
+    Manifest,
+    ManifestError,
+    VerifyReport,
+    builtin_manifest,
+    file_list_sha256,
+    image_names,
+    load_manifest,
+    verify,
+)
 from tokbench.hashing import sha256_bytes
 from tokbench.paths import data_root
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+# stable skip reasons for files that are never opened
+OUTSIDE_FOLDER = "outside the image folder"
+NOT_REGULAR = "not a regular file"
 
 
 class DatasetUnavailable(FileNotFoundError):
     """The data is not on this machine; the message says which files and how to get them."""
+
+
+class PartialDataset(ManifestError):
+    """The data on disk is fewer or other files than the manifest lists; ``--allow-partial`` overrides."""
 
 
 @dataclass
@@ -41,7 +64,7 @@ class Dataset:
 
 
 def resolve_dataset(spec: str, images: str | None = None, root: str | None = None,
-                    offline: bool = False) -> Dataset:
+                    offline: bool = False, allow_partial: bool = False) -> Dataset:
     """Build the dataset a ``--dataset`` / ``--images`` pair names."""
     path = Path(spec).expanduser()
     if spec == "samples":
@@ -50,39 +73,75 @@ def resolve_dataset(spec: str, images: str | None = None, root: str | None = Non
         data = read_json(path)
         if isinstance(data, dict) and "source" in data:
             manifest = load_manifest(path)
-            return manifest_dataset(manifest, root, offline)
+            return manifest_dataset(manifest, root, offline, allow_partial)
         if images is None:
             raise DatasetUnavailable(f"{path} is an annotation file: give the image folder with --images DIR")
         return annotation_dataset(path, Path(images).expanduser(), path.stem)
     if spec in ("folder", "") and images:
         return folder_dataset(Path(images).expanduser())
-    return manifest_dataset(builtin_manifest(spec), root, offline)
+    return manifest_dataset(builtin_manifest(spec), root, offline, allow_partial)
 
 
-def manifest_dataset(manifest: Manifest, root: str | None, offline: bool) -> Dataset:
+def manifest_dataset(manifest: Manifest, root: str | None, offline: bool, allow_partial: bool = False) -> Dataset:
     base = manifest.root(root)
+    label = manifest.root_label(root)  # `$NAME` for a root from the environment: its value is never shown
     ann = manifest.annotations
     if not base.exists() or (ann and not (base / ann["file"]).is_file()):
         how = (f"set ${manifest.source.get('env')} to its folder" if manifest.source["type"] == "local"
                else f"run `tokbench data fetch {manifest.name}`")
-        wanted = base / ann["file"] if ann else base / manifest.images
+        wanted = f"{label}/{ann['file']}" if ann else f"{label}/{manifest.images}"
         raise DatasetUnavailable(f"dataset {manifest.name!r} is not on this machine (missing {wanted}); {how}"
                                  + (" (needs network)" if manifest.source["type"] == "huggingface" else ""))
-    report = verify(manifest, base)
+    real_base = base.resolve()
+    image_dir = base / manifest.images
+    for field_name, rel in (("images", manifest.images), ("annotations.file", ann["file"] if ann else None)):
+        if rel is not None and not (base / rel).resolve().is_relative_to(real_base):
+            raise ManifestError(f"dataset {manifest.name!r}: field {field_name!r} ({rel}) resolves outside the "
+                                f"dataset root {label}")
+    report = verify(manifest, base, label)
     if report.mismatched:
         raise ManifestError(f"dataset {manifest.name!r} does not match its manifest:\n{report.describe()}")
-    image_dir = base / manifest.images
+    partial = _partial(manifest, report, image_dir)
+    if partial and not allow_partial:
+        counts = [f"expected {partial['expected']} image files, found {partial['found']}"] \
+            if partial["expected"] is not None else []
+        counts += [f"{partial['missing_files']} listed file(s) missing"] if partial["missing_files"] else []
+        raise PartialDataset(f"dataset {manifest.name!r} in {label}/{manifest.images} is incomplete or not the "
+                             f"manifest's ({'; '.join(counts) or 'see below'}):\n{report.describe()}\n"
+                             "pass --allow-partial (RunConfig.allow_partial) to run on the files that are there; "
+                             "the result records it")
     if ann:
         ds = annotation_dataset(base / ann["file"], image_dir, manifest.name, ann.get("format"))
     else:
         ds = folder_dataset(image_dir, manifest.name)
     ds.identity = {"manifest": manifest.name, "manifest_sha256": manifest.sha256, **ds.identity}
+    if partial:
+        ds.identity["partial"] = partial
     return ds
+
+
+def _partial(manifest: Manifest, report: VerifyReport, image_dir: Path) -> dict[str, Any] | None:
+    """What differs from the manifest other than checksums (counts, file list, missing files), or None."""
+    if not (report.missing or report.problems):
+        return None
+    names = image_names(image_dir)
+    out: dict[str, Any] = {"expected": manifest.expected_count, "found": len(names),
+                           "missing_files": len(report.missing), "problems": len(report.problems)}
+    if manifest.file_list_sha256:
+        out["file_list_sha256"] = file_list_sha256(names)
+    return out
 
 
 def annotation_dataset(ann_path: Path, image_dir: Path, name: str, fmt: str | None = None) -> Dataset:
     records, skipped = read_annotations(ann_path, fmt)
-    samples = [_sample(r, image_dir, name) for r in records]
+    real_dir = image_dir.resolve()
+    samples = []
+    for record in records:
+        refused = _refused(image_dir / record.file_name, real_dir)
+        if refused:
+            skipped.append((record.file_name, refused))
+        else:
+            samples.append(_sample(record, image_dir, name))
     identity = {"annotations": str(ann_path.name), "annotations_sha256": sha256_bytes(ann_path.read_bytes())}
     return Dataset(name, samples, identity, skipped)
 
@@ -91,9 +150,34 @@ def folder_dataset(image_dir: Path, name: str | None = None) -> Dataset:
     if not image_dir.is_dir():
         raise DatasetUnavailable(f"image folder not found: {image_dir}")
     files = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    samples = [Sample(p.name, p, {}, name or image_dir.name) for p in files]
+    real_dir = image_dir.resolve()
+    samples, skipped = [], []
+    for p in files:
+        refused = _refused(p, real_dir)
+        if refused:
+            skipped.append((p.name, refused))
+        else:
+            samples.append(Sample(p.name, p, {}, name or image_dir.name))
     identity = {"folder": str(image_dir), "file_list_sha256": sha256_bytes("\n".join(p.name for p in files).encode())}
-    return Dataset(name or image_dir.name, samples, identity)
+    return Dataset(name or image_dir.name, samples, identity, skipped)
+
+
+def _refused(path: Path, real_dir: Path) -> str | None:
+    """Why ``path`` may not be read as a sample (outside the folder, not a regular file), else None.
+
+    A missing or unreadable file passes: reading it fails with its own reason, counted per image.
+    """
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError, ValueError):  # a link loop or a NUL byte in the name
+        return "unresolvable file name"
+    if not real.is_relative_to(real_dir):
+        return OUTSIDE_FOLDER
+    try:
+        mode = os.stat(real).st_mode
+    except (OSError, ValueError):
+        return None
+    return None if stat.S_ISREG(mode) else NOT_REGULAR
 
 
 def samples_dataset(root: str | None = None) -> Dataset:

@@ -11,6 +11,13 @@ A manifest is a JSON file (see ``data_manifests/README.md``)::
      "annotations": {"file": "<path relative to the root>", "format": "tokbench-text"} | null,
      "files": {"<relative path>": "<sha256>"},          # may be empty until first fetched
      "expected_count": <int> | null, "file_list_sha256": <sha256 of sorted names> | null}
+
+A manifest may come from anyone, so it is held to its dataset: ``name`` is one folder name
+(``NAME_PATTERN``); ``images``, ``annotations.file`` and the ``files`` keys are relative paths
+without ``..``, and ``verify`` refuses any that resolves (through a link) outside the dataset root;
+``source.env`` must look like a folder variable (``ENV_PATTERN``: ``TOKBENCH_*`` or ``*_DIR``,
+``*_ROOT``, ``*_PATH``), so a manifest cannot point tokbench at a secret such as
+``AWS_SECRET_ACCESS_KEY``. Messages show such a root as ``$NAME``, never the variable's value.
 """
 
 from __future__ import annotations
@@ -18,9 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import stat
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tokbench.hashing import sha256_file
@@ -57,15 +66,25 @@ class Manifest:
         """Local folder of this dataset."""
         if self.source.get("type") == "package":
             return Path(str(resources.files("tokbench.samples")))
-        if self.source.get("type") == "local":
-            env = self.source.get("env")
-            if env and os.environ.get(env):
-                return Path(os.environ[env]).expanduser()
+        env = self._env_in_use()
+        if env:
+            return Path(os.environ[env]).expanduser()
         return data_root(override) / self.name
+
+    def root_label(self, override: str | os.PathLike[str] | None = None) -> str:
+        """How messages show the root: ``$NAME`` when an environment variable gives it, else the path."""
+        env = self._env_in_use()
+        return f"${env}" if env else str(self.root(override))
+
+    def _env_in_use(self) -> str | None:
+        env = self.source.get("env") if self.source.get("type") == "local" else None
+        return env if isinstance(env, str) and os.environ.get(env) else None
 
 
 _REQUIRED = ("name", "kind", "source")
 _SOURCE_TYPES = ("huggingface", "local", "package", "url")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+ENV_PATTERN = re.compile(r"TOKBENCH_[A-Z0-9_]+|[A-Z][A-Z0-9_]*_(DIR|ROOT|PATH)")
 
 
 def parse_manifest(data: Any, where: str) -> Manifest:
@@ -81,11 +100,56 @@ def parse_manifest(data: Any, where: str) -> Manifest:
     unknown = set(data) - known
     if unknown:
         raise ManifestError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    _check_fields(data, where)
     return Manifest(**data)
 
 
+def _check_fields(data: dict[str, Any], where: str) -> None:
+    """Refuse names and paths that would leave the dataset root, and an env that is no folder variable."""
+    name = data["name"]
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise ManifestError(f"{where}: field 'name' must be one folder name (letters, digits, '.', '_', '-'), "
+                            f"got {name!r:.60}")
+    env = data["source"].get("env")
+    if env is not None and (not isinstance(env, str) or not ENV_PATTERN.fullmatch(env)):
+        # the name only is shown: the variable's value is never read for a refused name
+        raise ManifestError(f"{where}: field 'source.env' must name a folder variable (TOKBENCH_*, *_DIR, *_ROOT "
+                            f"or *_PATH), got {env!r:.60}")
+    _check_relative(data.get("images", "images"), "images", where)
+    ann = data.get("annotations")
+    if ann is not None:
+        if not isinstance(ann, dict) or "file" not in ann:
+            raise ManifestError(f"{where}: field 'annotations' must be null or an object with a 'file'")
+        _check_relative(ann["file"], "annotations.file", where)
+    files = data.get("files", {})
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise ManifestError(f"{where}: field 'files' must map relative paths to sha256 strings")
+    for key in files:
+        _check_relative(key, "files", where, key=True)
+    count = data.get("expected_count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        raise ManifestError(f"{where}: field 'expected_count' must be a non-negative integer or null")
+    if not isinstance(data.get("file_list_sha256") or "", str):
+        raise ManifestError(f"{where}: field 'file_list_sha256' must be a string or null")
+
+
+def _check_relative(value: Any, name: str, where: str, key: bool = False) -> None:
+    field_name = f"field {name!r} key" if key else f"field {name!r}"
+    if not isinstance(value, str) or not value or "\0" in value:
+        raise ManifestError(f"{where}: {field_name} must be a non-empty relative path, got {value!r:.60}")
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts:
+        raise ManifestError(f"{where}: {field_name} {value!r:.60} leaves the dataset root (absolute or '..')")
+
+
 def load_manifest(path: Path) -> Manifest:
-    manifest = parse_manifest(read_json(path, ManifestError), str(path))
+    try:
+        data = read_json(path, ManifestError)
+    except ManifestError:
+        raise
+    except (ValueError, RecursionError) as e:  # an integer over 4300 digits, or nesting deeper than the stack
+        raise ManifestError(f"{path}: unreadable JSON ({type(e).__name__}: {str(e)[:120]})") from None
+    manifest = parse_manifest(data, str(path))
     manifest.path = path
     return manifest
 
@@ -96,9 +160,7 @@ def builtin_manifest_names() -> list[str]:
 
 
 def builtin_manifest(name: str) -> Manifest:
-    folder = resources.files("tokbench.data_manifests")
-    res = folder / f"{name}.json"
-    if not res.is_file():
+    if name not in builtin_manifest_names():  # by membership: a name like ../../x never becomes a path
         import difflib
 
         from tokbench.registry import UnknownName
@@ -107,6 +169,7 @@ def builtin_manifest(name: str) -> Manifest:
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownName(f"unknown dataset {name!r}.{hint} Available: {', '.join(names)}")
+    res = resources.files("tokbench.data_manifests") / f"{name}.json"
     with resources.as_file(res) as p:
         return load_manifest(Path(p))
 
@@ -136,25 +199,58 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def verify(manifest: Manifest, root: Path) -> VerifyReport:
-    """Check every listed file's sha256 and the image count / file-list hash when given."""
+def verify(manifest: Manifest, root: Path, label: str | None = None) -> VerifyReport:
+    """Check every listed file's sha256 and the image count / file-list hash when given.
+
+    ``label`` is how messages show ``root`` (``Manifest.root_label``: ``$NAME`` for an env root).
+    Only regular files inside ``root`` are hashed; others are problems, never read.
+    """
     report = VerifyReport()
+    shown = label or str(root)
+    real_root = root.resolve()
     for rel, expected in sorted(manifest.files.items()):
         path = root / rel
-        if not path.is_file():
-            report.missing.append(str(path))
+        where = f"{shown}/{rel}"
+        refused = _outside_or_irregular(path, real_root)
+        if refused == "missing":
+            report.missing.append(where)
+            continue
+        if refused:
+            report.problems.append(f"{where}: {refused}, not read (field 'files')")
             continue
         actual = sha256_file(path)
-        (report.ok.append(rel) if actual == expected else report.mismatched.append((str(path), expected, actual)))
+        (report.ok.append(rel) if actual == expected else report.mismatched.append((where, expected, actual)))
     if manifest.expected_count is not None or manifest.file_list_sha256:
         image_dir = root / manifest.images
-        names = sorted(p.name for p in image_dir.iterdir() if p.is_file()) if image_dir.is_dir() else []
+        where = f"{shown}/{manifest.images}"
+        if image_dir.exists() and not image_dir.resolve().is_relative_to(real_root):
+            report.problems.append(f"{where}: outside the dataset root, not listed (field 'images')")
+            return report
+        names = image_names(image_dir)
         if manifest.expected_count is not None and len(names) != manifest.expected_count:
-            report.problems.append(f"{image_dir}: expected {manifest.expected_count} files, found {len(names)}")
-        if manifest.file_list_sha256 and names and file_list_sha256(names) != manifest.file_list_sha256:
-            report.problems.append(f"{image_dir}: the list of file names differs from the manifest's "
+            report.problems.append(f"{where}: expected {manifest.expected_count} files, found {len(names)}")
+        # an empty or missing folder is checked too: its (empty) list differs from any real one
+        if manifest.file_list_sha256 and file_list_sha256(names) != manifest.file_list_sha256:
+            report.problems.append(f"{where}: the list of file names differs from the manifest's "
                                    f"(expected sha256 {manifest.file_list_sha256}, found {file_list_sha256(names)})")
     return report
+
+
+def image_names(image_dir: Path) -> list[str]:
+    """Sorted names of the files in ``image_dir`` (none when it is missing)."""
+    return sorted(p.name for p in image_dir.iterdir() if p.is_file()) if image_dir.is_dir() else []
+
+
+def _outside_or_irregular(path: Path, real_root: Path) -> str | None:
+    """Why ``path`` may not be read ("missing", outside the root, not a regular file), or None."""
+    real = path.resolve()
+    if not real.is_relative_to(real_root):
+        return "outside the dataset root"
+    try:
+        mode = os.stat(real).st_mode
+    except OSError:
+        return "missing"
+    return None if stat.S_ISREG(mode) else "not a regular file"
 
 
 def fetch(manifest: Manifest, root: Path, offline: bool = False) -> VerifyReport:
