@@ -6,10 +6,15 @@ setting) becomes one tokbench result that pools every imported dataset, as TokBe
 ``compute_all_metrics.py`` does: our T-ACC/T-NED rescoring of each (gt, pred) pair (the
 reference's own values are kept beside them), TokBench's scale buckets and the unweighted mean of
 the three bucket means. Results are marked imported, with the source files' sha256.
+
+Method names (or ``--model``) become folder names under ``--output``: names that are empty, ``.``
+or ``..``, absolute, or hold a path separator or a control character are refused, and every path
+is checked to lie inside the output folder before anything is written.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,9 +44,32 @@ def _field(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any
     return value
 
 
+_UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
+MAX_RESOLUTION = 1 << 16
+
+
+def check_name(name: str, what: str) -> str:
+    """``name`` if it can safely become a path component under the output folder; else BadImport."""
+    if not name.strip() or name.strip(". ") == "" or _UNSAFE_NAME.search(name) or Path(name).is_absolute():
+        raise BadImport(f"{what} {name!r} cannot name a result folder: no empty, '.' or '..' names, "
+                        "path separators or control characters (pass --model NAME)")
+    return name
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.resolve())
+
+
 def read_tokbench_output(path: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
     """``{(method, setting): [instance records]}`` from one TokBench output file."""
-    data = read_json(path, BadImport)
+    try:
+        data = read_json(path, BadImport)
+    except RecursionError:
+        raise BadImport(f"{path}: JSON nested too deeply to read") from None
+    except BadImport:
+        raise
+    except ValueError as e:  # e.g. an integer literal longer than Python's 4300-digit limit
+        raise BadImport(f"{path}: unreadable JSON: {str(e).split(';')[0]}") from None
     if not isinstance(data, dict) or not data:
         raise BadImport(f"{path}: expected an object {{method: {{setting: ...}}}}")
     dataset = path.stem
@@ -55,6 +83,8 @@ def read_tokbench_output(path: Path) -> dict[tuple[str, int], list[dict[str, Any
                 resolution = int(setting)
             except ValueError:
                 raise BadImport(f"{where}: setting {setting!r} is not a resolution") from None
+            if not 1 <= resolution <= MAX_RESOLUTION:
+                raise BadImport(f"{where}: setting {setting!r} is not a resolution from 1 to {MAX_RESOLUTION}")
             details = _field(block, "details", dict, where)
             records: list[dict[str, Any]] = []
             for file_name, image in details.items():
@@ -78,12 +108,20 @@ def import_tokbench_outputs(files: list[Path], output_dir: Path, model: str | No
     """Write one ``text`` result per (method, setting), pooling all files; return the paths."""
     if not files:
         raise BadImport("no TokBench output files given")
+    if model is not None:
+        check_name(model, "--model")
     pooled: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     sources = []
     for path in sorted(files, key=lambda p: p.name):
         for key, records in read_tokbench_output(path).items():
+            if model is None:
+                check_name(key[0], f"{path.name}: method")
             pooled[key].extend(records)
         sources.append({"file": path.name, "sha256": sha256_file(path)})
+    paths = {key: result_path(output_dir, model or key[0], IMPORTED_DATASET, "text", key[1]) for key in pooled}
+    outside = [p for p in paths.values() if not _inside(p, output_dir)]
+    if outside:  # the name checks should make this impossible; refuse rather than write elsewhere
+        raise BadImport(f"{outside[0]}: would be written outside {output_dir}")
     written = []
     for (method, resolution), records in sorted(pooled.items()):
         edges = edges_for("text", resolution)
@@ -121,7 +159,7 @@ def import_tokbench_outputs(files: list[Path], output_dir: Path, model: str | No
             timings={},
             cache={},
         )
-        path = result_path(output_dir, name, IMPORTED_DATASET, "text", resolution)
+        path = paths[(method, resolution)]
         write_result(path, result, records)
         written.append(path)
     return written

@@ -35,28 +35,35 @@ def make_report(paths: list[str | Path], mix_protocols: bool = False, with_publi
     return Report(tables, runs, notes, details)
 
 
-def write_report(report: Report, formats: list[str], output: Path) -> list[Path]:
-    """Write the formats into ``output``; returns the files written."""
+def write_report(report: Report, formats: list[str], output: Path,
+                 failures: list[str] | None = None) -> list[Path]:
+    """Write the formats into ``output``; returns the files written.
+
+    A format that fails (a plotting library choking on a name, a full disk) is recorded in
+    ``failures`` as one line and the other formats are still written; without ``failures`` the
+    first such error is raised after every format has been tried.
+    """
     from tokbench.report import render
 
     output.mkdir(parents=True, exist_ok=True)
     counts = counts_table(report.runs)
     written: list[Path] = []
+    failed: list[str] = []
 
     def put(name: str, text: str) -> None:
         path = output / name
         path.write_text(text, encoding="utf-8")
         written.append(path)
 
-    for fmt in formats:
+    def write(fmt: str) -> None:
         if fmt == "md":
             put("report.md", render.to_markdown(report.tables, counts, report.notes, report.details))
         elif fmt == "csv":
             for t in report.tables:
                 put(f"{t.name}.csv", render.to_csv(t))
             for d in report.details.values():
-                put(f"{d.name}.csv", d.frame.rename_axis("metric").to_csv())
-            put("counts.csv", counts.to_csv(index=False))
+                put(f"{d.name}.csv", render.long_csv(d))
+            put("counts.csv", render.counts_csv(counts))
         elif fmt == "latex":
             put("report.tex", render.to_latex(report.tables))
         elif fmt == "json":
@@ -64,9 +71,23 @@ def write_report(report: Report, formats: list[str], output: Path) -> list[Path]
         elif fmt == "png":
             from tokbench.report.png import write_language_pngs
 
-            written += write_language_pngs(report.runs, output / "plots")
+            written.extend(write_language_pngs(report.runs, output / "plots"))
         elif fmt == "html":
             from tokbench.report.html import to_html
 
             put("report.html", to_html(report.tables, counts, report.runs, report.notes, report.details))
+
+    for fmt in formats:
+        try:
+            write(fmt)
+        except Exception as e:  # one format's failure must not cost the others
+            failed.append(f"{fmt}: {type(e).__name__}: {e}".splitlines()[0])
+    if failures is not None:
+        failures.extend(failed)
+    elif failed:
+        raise ReportWriteError("; ".join(failed))
     return written
+
+
+class ReportWriteError(RuntimeError):
+    """One or more formats could not be written (the others were)."""

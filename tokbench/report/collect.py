@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tokbench.results import BadResult, read_result
+from tokbench.results import BadResult, NotAResult, read_result
 
 # dataset identity fields that name a local place rather than content: never compared
 _PATH_KEYS = {"folder", "root", "path", "dir", "images", "image_dir"}
@@ -96,6 +96,8 @@ class Entry:
         if "name" in protocol:
             out["protocol"] = _text(protocol.pop("name"))
         for k, v in sorted(protocol.items()):
+            if k == "image_read" and isinstance(v, dict):  # older files kept the size limits here: not a value
+                v = {kk: vv for kk, vv in v.items() if kk not in _LIMITS}
             out[f"protocol option {k}"] = _text(v)
         suite = r["suite"]
         if suite.get("version") is not None:
@@ -118,10 +120,21 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
+# limits on which images are read (they skip images, counted, but change no value)
+_LIMITS = ("max_pixels", "max_file_bytes")
+# aspects that differ even when only one side has them: a run on a partial dataset
+_ONE_SIDED = ("dataset identity partial",)
+
+
 def differences(a: Entry, b: Entry) -> list[tuple[str, str, str]]:
-    """(aspect, value in a, value in b) for every aspect both know and that differs."""
+    """(aspect, value in a, value in b) for every aspect both know and that differs, and for a
+    one-sided aspect (a partial dataset) that only one of them has."""
     x, y = a.aspects(), b.aspects()
-    return [(k, x[k], y[k]) for k in x if k in y and x[k] != y[k]]
+    out = [(k, x[k], y[k]) for k in x if k in y and x[k] != y[k]]
+    for k in _ONE_SIDED:
+        if (k in x) != (k in y):
+            out.append((k, x.get(k, "(none)"), y.get(k, "(none)")))
+    return out
 
 
 @dataclass
@@ -133,7 +146,10 @@ class Collection:
 def collect(paths: list[str | Path]) -> Collection:
     """Result files named directly or found (``*.json``, recursively) under folders.
 
-    Non-result JSON files are skipped with a note; a path that does not exist raises.
+    Files found in a folder that are not results (other JSON, unparsable) are skipped with a note.
+    A path that does not exist, a file named directly that is no usable result, or any file that
+    says it is a result but breaks the schema raises ``CollectError``: a gate that quietly skips
+    a damaged result checks less than it claims.
     """
     out = Collection()
     seen: set[Path] = set()
@@ -141,10 +157,8 @@ def collect(paths: list[str | Path]) -> Collection:
         path = Path(raw)
         if not path.exists():
             raise CollectError(f"{path}: no such file or folder")
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*.json") if not _companion(p))
-        else:
-            files = [path]
+        direct = not path.is_dir()
+        files = [path] if direct else sorted(p for p in path.rglob("*.json") if not _companion(p))
         for file in files:
             real = file.resolve()
             if real in seen:
@@ -152,8 +166,12 @@ def collect(paths: list[str | Path]) -> Collection:
             seen.add(real)
             try:
                 out.entries.append(Entry(dict(read_result(file)), file))
-            except BadResult as e:
+            except NotAResult as e:
+                if direct:
+                    raise CollectError(str(e)) from None
                 out.notes.append(f"skipped {e}")
+            except BadResult as e:
+                raise CollectError(str(e)) from None
     return out
 
 

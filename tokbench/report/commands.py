@@ -1,6 +1,7 @@
 """The ``report``, ``check`` and ``compare`` commands as plain functions returning exit codes.
 
 ``cli.py`` wires them to typer. Errors are one line on stderr (``error: ...``), exit code 2.
+Everything printed that may come from a result file passes ``escape.terminal``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ CHECK_FORMATS = ("text", "github", "json")
 
 
 def _error(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    from tokbench.report.escape import terminal
+
+    print(f"error: {terminal(message)}", file=sys.stderr)
     return code
+
+
+def _note(message: str) -> None:
+    from tokbench.report.escape import terminal
+
+    print(f"note: {terminal(message)}", file=sys.stderr)
 
 
 def _list(value: str | Path | list[str] | list[Path] | tuple[str, ...]) -> list[str | Path]:
@@ -30,6 +39,7 @@ def report_cmd(paths: list[str], formats: str | list[str], output: str | Path, m
     """Leaderboard tables from result files/folders into ``output`` (md, csv, html, latex, json)."""
     from tokbench.report.build import FORMATS, make_report, write_report
     from tokbench.report.collect import CollectError
+    from tokbench.report.escape import terminal
     from tokbench.report.published import PublishedError
     from tokbench.report.tables import ProtocolConflict
 
@@ -47,15 +57,18 @@ def report_cmd(paths: list[str], formats: str | list[str], output: str | Path, m
         return _error(str(e))
     if not report.runs and not with_published:
         for note in report.notes:
-            print(f"note: {note}", file=sys.stderr)
+            _note(note)
         return _error(f"no tokbench result files found in {', '.join(map(str, paths))}")
-    written = write_report(report, wanted, Path(output))
+    failures: list[str] = []
+    written = write_report(report, wanted, Path(output), failures)
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        _note(note)
     print(f"{len(report.runs)} result file(s), {len(report.tables)} table(s)", file=sys.stderr)
     for path in written:
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+        print(f"wrote {terminal(path)}", file=sys.stderr)
+    for failure in failures:  # the other formats are written: say what is missing, then fail
+        _error(f"could not write {failure}")
+    return 2 if failures else 0
 
 
 def check_cmd(new: str | list[str], baseline: str | list[str], max_drop: list[str] | None = None,
@@ -63,13 +76,16 @@ def check_cmd(new: str | list[str], baseline: str | list[str], max_drop: list[st
     """The release gate: 0 nothing regressed, 1 a metric regressed, 2 the results cannot be compared."""
     from tokbench.report import gate_view
     from tokbench.report.collect import CollectError
-    from tokbench.report.gate import GateError, run_check
+    from tokbench.report.gate import GateError, GateResult, run_check
 
     if fmt not in CHECK_FORMATS:
         return _error(f"--format must be one of {', '.join(CHECK_FORMATS)}, got {fmt!r}")
     try:
         result = run_check(_list(new), _list(baseline), list(max_drop or []))
     except (GateError, CollectError) as e:
+        if fmt != "text":  # a CI step that posts or parses stdout still gets a "cannot compare" verdict
+            refused = GateResult(problems=[str(e)])
+            sys.stdout.write(gate_view.to_json(refused) if fmt == "json" else gate_view.to_github(refused))
         return _error(str(e))
     if fmt == "github":
         sys.stdout.write(gate_view.to_github(result))
@@ -91,7 +107,7 @@ def compare_cmd(a: str | list[str], b: str | list[str]) -> int:
         return _error(str(e))
     if not comparison.deltas:
         for note in comparison.notes:
-            print(f"note: {note}", file=sys.stderr)
+            _note(note)
         return _error("nothing to compare: no result in A has a partner in B (same suite, dataset, resolution)")
     print_comparison(comparison)
     return 0

@@ -1,4 +1,7 @@
-"""``tokbench compare A B``: two result sets side by side, with deltas coloured by better / worse."""
+"""``tokbench compare A B``: two result sets side by side, with deltas coloured by better / worse.
+
+Names from result files reach the terminal only as Rich ``Text`` (``escape.rich_text``): never parsed
+as markup, control characters shown as escapes."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokbench.report.collect import differences
+from tokbench.report.escape import rich_text
 from tokbench.report.metrics import HIGHER, LOWER, order_key, spec
 from tokbench.report.pairing import key_of, label_of, load_side, pair
 
@@ -80,7 +84,7 @@ def print_comparison(c: Comparison) -> None:
     from rich.table import Table
 
     console = Console(width=None if Console().is_terminal else 160, highlight=False)
-    table = Table(title=f"A = {c.names[0]}   B = {c.names[1]}")
+    table = Table(title=rich_text(f"A = {c.names[0]}   B = {c.names[1]}"))
     for col in ("result", "metric", "", "A", "B", "Δ (B−A)", "Δ %", "B is"):
         table.add_column(col, justify="right" if col in ("A", "B", "Δ (B−A)", "Δ %") else "left")
     style = {BETTER: "green", WORSE: "red", EQUAL: "dim", UNKNOWN: ""}
@@ -88,10 +92,10 @@ def print_comparison(c: Comparison) -> None:
         s = spec(d.metric)
         delta = "–" if d.delta is None else f"{d.delta:+.4g}"
         pct = "–" if d.percent is None else f"{d.percent:+.2f}%"
-        table.add_row(d.pair, s.label, s.arrow or "?", s.format(d.a), s.format(d.b), delta, pct, d.verdict,
-                      style=style[d.verdict])
+        cells = (d.pair, s.label, s.arrow or "?", s.format(d.a), s.format(d.b), delta, pct, d.verdict)
+        table.add_row(*(rich_text(x) for x in cells), style=style[d.verdict])
     console.print(table)
     for w in c.warnings:
-        console.print(f"[yellow]warning:[/] {w}", markup=True)
+        console.print(rich_text("warning: ", "yellow") + rich_text(w))
     for n in c.notes:
-        console.print(f"[dim]note: {n}[/]", markup=True)
+        console.print(rich_text(f"note: {n}", "dim"))

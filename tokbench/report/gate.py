@@ -4,11 +4,17 @@ A metric regresses when its drop in the bad direction exceeds its tolerance. Ari
 decimal on the numbers as stored (``repr`` of the float), so a drop exactly equal to the
 tolerance passes and anything more fails, free of binary rounding (0.93 - 0.925 is exactly
 0.005). Outcome: 0 nothing regressed, 1 something regressed, 2 the sets cannot be compared
-(different protocol / dataset / suite options, missing metrics, ambiguous pairs).
+(different protocol / dataset / suite options, missing metrics, ambiguous pairs, unreadable files).
+
+A gated metric with a number on one side only cannot be gated, so it is a problem (exit 2): null
+or absent in NEW, or null in the baseline. One absent from the baseline file altogether (a metric
+the baseline's tokbench did not compute) is listed as ``new`` and not gated. Non-finite numbers
+never get this far: ``read_result`` refuses files that hold them.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -89,7 +95,13 @@ class GateResult:
 
 
 def _dec(v: Any) -> Decimal | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+    """The stored number as a decimal; None for null, non-numbers and non-finite values."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        if not math.isfinite(v):
+            return None
+    except OverflowError:  # an int beyond the float range
         return None
     return Decimal(repr(v))
 
@@ -135,12 +147,21 @@ def check_pair(label: str, old: Entry, new: Entry, overrides: dict[str, Toleranc
         if _dec(a) is None and _dec(b) is None:
             continue
         if _dec(b) is None:
+            state = "null" if metric in new.metrics else "missing"
             if tol is not None:
-                out.problems.append(f"{label}: metric {metric} is missing in the new result ({new.where})")
+                out.problems.append(f"{label}: metric {metric} is {state} in the new result ({new.where}) "
+                                    f"but {a!r} in the baseline ({old.where})")
             else:
-                out.notes.append(f"{label}: {metric} is missing in the new result (not gated)")
+                out.notes.append(f"{label}: {metric} is {state} in the new result (not gated)")
             continue
         if _dec(a) is None:
+            if tol is not None and metric in old.metrics:
+                out.problems.append(f"{label}: gated metric {metric} is null in the baseline ({old.where}) "
+                                    f"but {b!r} in the new result ({new.where}): nothing to gate against; "
+                                    "refresh the baseline")
+                continue
+            if tol is not None:
+                out.notes.append(f"{label}: {metric} is not in the baseline ({old.where}): listed, not gated")
             out.rows.append(Row(label, metric, None, float(b), tol.text if tol else "–", NEW_METRIC))
             continue
         out.rows.append(compare_metric(label, metric, a, b, tol))

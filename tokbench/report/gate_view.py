@@ -1,11 +1,14 @@
 """How ``check`` shows its verdict: a rich table in the terminal, Markdown for a pull-request
-comment (``--format github``), or JSON."""
+comment (``--format github``), or strict JSON. Names from result files are escaped for each:
+Rich ``Text`` (no markup), ``escape.markdown`` and ``json.dumps``."""
 
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal
 
+from tokbench.report.escape import markdown, rich_text
 from tokbench.report.gate import IMPROVED, INFO, NEW_METRIC, REGRESSED, SAME, GateResult, Row
 from tokbench.report.metrics import spec
 
@@ -54,9 +57,10 @@ def to_rich(result: GateResult) -> None:
     ungated = [r for r in rows if r.status == INFO]
     if len(ungated) > MAX_UNGATED_ROWS:  # e.g. a hundred token-language statistics: count them instead
         rows = [r for r in rows if r.status != INFO]
-    for r in rows:
-        table.add_row(r.pair, spec(r.metric).label, _direction(r.metric), num(r.baseline), num(r.new), dec(r.delta),
-                      r.tolerance, r.status, style=style.get(r.status, ""))
+    for r in rows:  # Text cells: a name holding "[/x]" is shown, not parsed as markup
+        cells = (r.pair, spec(r.metric).label, _direction(r.metric), num(r.baseline), num(r.new), dec(r.delta),
+                 r.tolerance, r.status)
+        table.add_row(*(rich_text(c) for c in cells), style=style.get(r.status, ""))
     if rows:
         console.print(table)
     if len(ungated) > MAX_UNGATED_ROWS:
@@ -66,9 +70,9 @@ def to_rich(result: GateResult) -> None:
                   f"{len(result.regressions)} regressed, {sum(r.status == IMPROVED for r in result.rows)} improved, "
                   f"{same} unchanged.")
     for p in result.problems:
-        console.print(f"[bold red]cannot compare:[/] {p}", markup=True)
+        console.print(rich_text("cannot compare: ", "bold red") + rich_text(p))
     for n in result.notes:
-        console.print(f"[dim]note: {n}[/]", markup=True)
+        console.print(rich_text(f"note: {n}", "dim"))
 
 
 def to_github(result: GateResult) -> str:
@@ -76,14 +80,14 @@ def to_github(result: GateResult) -> str:
     icon = "⚠️" if result.problems else ("❌" if result.regressions else "✅")
     out = [f"## {icon} tokbench release gate: {verdict(result)}", ""]
     if result.problems:
-        out += ["**Cannot compare:**", ""] + [f"- {p}" for p in result.problems] + [""]
+        out += ["**Cannot compare:**", ""] + [f"- {markdown(p)}" for p in result.problems] + [""]
     head = ["| Result | Metric | Baseline | New | Δ | Allowed drop | Status |",
             "|---|---|---:|---:|---:|---:|---|"]
 
     def line(r: Row) -> str:
         status = f"**{r.status}**" if r.status == REGRESSED else r.status
-        return (f"| {r.pair} | {spec(r.metric).label} {_direction(r.metric)} | {num(r.baseline)} | {num(r.new)} | "
-                f"{dec(r.delta)} | {r.tolerance} | {status} |")
+        return (f"| {markdown(r.pair)} | {markdown(spec(r.metric).label)} {_direction(r.metric)} | "
+                f"{num(r.baseline)} | {num(r.new)} | {dec(r.delta)} | {markdown(r.tolerance)} | {status} |")
 
     bad = [r for r in result.rows if r.status == REGRESSED]
     rest = [r for r in _shown(result) if r.status != REGRESSED]
@@ -95,13 +99,24 @@ def to_github(result: GateResult) -> str:
     same = sum(r.status == SAME for r in result.rows)
     out.append(f"{result.pairs} result pair(s), {len(result.rows)} metric(s) compared, {same} unchanged.")
     if result.notes:
-        out += ["", "<details><summary>Notes</summary>", ""] + [f"- {n}" for n in result.notes] + ["", "</details>"]
+        out += ["", "<details><summary>Notes</summary>", ""] + [f"- {markdown(n)}" for n in result.notes]
+        out += ["", "</details>"]
     return "\n".join(out) + "\n"
 
 
+def _finite(v: float | Decimal | None) -> float | None:
+    """A JSON-safe number: non-finite values (never expected: the reader refuses them) become null."""
+    if v is None:
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
 def to_json(result: GateResult) -> str:
-    rows = [{"pair": r.pair, "metric": r.metric, "baseline": r.baseline, "new": r.new,
-             "delta": None if r.delta is None else float(r.delta), "tolerance": r.tolerance, "status": r.status}
+    """Strict JSON (``allow_nan=False``): no ``Infinity`` / ``NaN`` tokens other parsers reject."""
+    rows = [{"pair": r.pair, "metric": r.metric, "baseline": _finite(r.baseline), "new": _finite(r.new),
+             "delta": _finite(r.delta), "tolerance": r.tolerance, "status": r.status}
             for r in result.rows]
     return json.dumps({"verdict": verdict(result), "exit_code": result.exit_code, "rows": rows,
-                       "problems": result.problems, "notes": result.notes}, indent=1, ensure_ascii=False) + "\n"
+                       "problems": result.problems, "notes": result.notes}, indent=1, ensure_ascii=False,
+                      allow_nan=False) + "\n"

@@ -8,6 +8,7 @@ contains ``rank`` (rank-frequency) or ``innovation`` / ``growth`` (vocabulary gr
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tokbench.report.collect import Entry
@@ -119,6 +120,11 @@ def as_curve(value: Any, allow_plain: bool = False) -> Curve | None:
 
 
 def _num(v: Any) -> float | None:
+    """A finite float, else None (NaN, infinities and ints beyond the float range are no points)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
-    return float(v) if v == v else None
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None

@@ -1,10 +1,14 @@
-"""PNG plots of the language suite's curves (rank-frequency log-log, innovation), one pair per result."""
+"""PNG plots of the language suite's curves (rank-frequency log-log, innovation), one pair per result.
+
+Labels from result files pass ``escape.mathtext``: a ``$...$`` in a model name would otherwise be
+parsed as matplotlib mathtext, and an unknown macro in it aborts the drawing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from tokbench.report.collect import Entry
+from tokbench.report.escape import mathtext
 from tokbench.report.plots import language_series
 from tokbench.results import slug
 
@@ -26,13 +30,13 @@ def write_language_pngs(entries: list[Entry], folder: Path) -> list[Path]:
                 continue
             fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
             for s in series[:12]:
-                ax.plot(s.xs, [float("nan") if y is None else y for y in s.ys], label=s.label)
+                ax.plot(s.xs, [float("nan") if y is None else y for y in s.ys], label=mathtext(s.label))
             ax.set_xscale("log")
             if log_y:
                 ax.set_yscale("log")
             ax.set_xlabel("rank" if kind == "rank-frequency" else "images seen")
             ax.set_ylabel("count" if kind == "rank-frequency" else "distinct tokens")
-            ax.set_title(f"{e.model} @{e.resolution}: {kind}")
+            ax.set_title(mathtext(f"{e.model} @{e.resolution}: {kind}"))
             ax.legend(fontsize=7)
             fig.tight_layout()
             path = folder / f"{slug(e.model)}-{e.resolution}-{kind}.png"

@@ -36,16 +36,19 @@ def load_published(path: Path | None = None) -> list[Entry]:
     data = read_json(path, PublishedError)
     if not isinstance(data, dict) or data.get("schema") != PUBLISHED_SCHEMA:
         raise PublishedError(f"{path}: not a published-rows file (schema {PUBLISHED_SCHEMA!r} expected)")
-    src = data["source"]
-    source = f"{src['repo']}: {src['path']} @{src['commit']}"
-    out: list[Entry] = []
-    for row in data["rows"]:
-        for suite, meta in data["suites"].items():
-            metrics = {k: v for k, v in row["metrics"].items() if _owner(k) == suite}
-            if metrics:
-                out.append(Entry(_result(data, row, suite, meta, metrics),
-                                 published={"source": source, "status": data.get("status", "published"),
-                                            "note": row.get("note", ""), "title": data.get("title", "")}))
+    try:
+        src = data["source"]
+        source = f"{src['repo']}: {src['path']} @{src['commit']}"
+        out: list[Entry] = []
+        for row in data["rows"]:
+            for suite, meta in data["suites"].items():
+                metrics = {k: v for k, v in row["metrics"].items() if _owner(k) == suite}
+                if metrics:
+                    out.append(Entry(_result(data, row, suite, meta, metrics),
+                                     published={"source": source, "status": data.get("status", "published"),
+                                                "note": row.get("note", ""), "title": data.get("title", "")}))
+    except (KeyError, TypeError, AttributeError, ValueError) as e:  # a hand-edited file: one line, no traceback
+        raise PublishedError(f"{path}: malformed published file ({type(e).__name__}: {e})") from None
     return out
 
 
