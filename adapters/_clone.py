@@ -33,6 +33,7 @@ from tokbench.upstream import (
     count_params,
     family,
     is_offline,
+    load_checkpoint,
     reject_unknown,
     resolve_source,
     resolve_weights,
@@ -41,7 +42,7 @@ from tokbench.upstream import (
     warn_license_once,
 )
 
-COMMON_OPTIONS = ["variant", "source", "ckpt", "config", "key", "revision", "offline"]
+COMMON_OPTIONS = ["variant", "source", "ckpt", "config", "key", "revision", "offline", "trust_pickle"]
 
 
 @dataclass
@@ -60,7 +61,8 @@ class CloneTokenizer(Tokenizer):
     Options: ``variant``, ``source`` (clone), ``ckpt`` (weights file or directory; default: the
     hub file of the variant, or ``$TOKBENCH_WEIGHTS/<family>/<file>``), ``config`` (upstream
     config file; default: the one in the clone), ``key`` (state-dict key; default: the first
-    of ``ema``/``model``/``state_dict``), ``revision`` (hub revision), ``offline``.
+    of ``ema``/``model``/``state_dict``), ``revision`` (hub revision), ``offline``, ``trust_pickle``
+    (load a checkpoint that pickles Python objects, which runs code from the file; off by default).
     """
 
     family_name: ClassVar[str]
@@ -75,6 +77,7 @@ class CloneTokenizer(Tokenizer):
         key: str | None = None,
         revision: str | None = None,
         offline: bool | None = None,
+        trust_pickle: bool = False,
         family_name: str | None = None,
         **options: Any,
     ) -> None:
@@ -91,6 +94,7 @@ class CloneTokenizer(Tokenizer):
             "key": key,
             "revision": None if revision is None else str(revision),  # "1234" arrives as an int
             "offline": offline,
+            "trust_pickle": bool(trust_pickle),
             **extra,
         }
         self.model_range = self.fam.input_range
@@ -103,7 +107,7 @@ class CloneTokenizer(Tokenizer):
     # -- description ------------------------------------------------------------------------
     def _static_info(self) -> TokenizerInfo:
         v, fam = self.variant, self.fam
-        recorded = {k: self.opts[k] for k in ("config", "key", "revision") if self.opts.get(k)}
+        recorded = {k: self.opts[k] for k in ("config", "key", "revision", "trust_pickle") if self.opts.get(k)}
         recorded.update({k: self.opts[k] for k in self.extra_options})
         return TokenizerInfo(
             name=f"{fam.name}-{v.name}",
@@ -154,6 +158,10 @@ class CloneTokenizer(Tokenizer):
     def _ensure_loaded(self) -> None:
         if self._model is None:
             self.load(self._device, "fp32")
+
+    def checkpoint(self, path: Path) -> Any:
+        """The checkpoint at ``path``, unpickling Python objects only with ``trust_pickle=true``."""
+        return load_checkpoint(path, trust_pickle=bool(self.opts["trust_pickle"]))
 
     def weights_path(self) -> Path:
         """The variant's checkpoint file (``ckpt=``, ``$TOKBENCH_WEIGHTS``, hub or cache)."""

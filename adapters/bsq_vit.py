@@ -19,7 +19,6 @@ from tokbench.upstream import (
     SourceTree,
     hub_file,
     is_offline,
-    load_checkpoint,
     reshape_codes,
     select_state_dict,
 )
@@ -56,7 +55,7 @@ class BSQViT(CloneTokenizer):
         model = bsqvit.VITBSQModel(**params)
         path = self.weights_path()
         state, key = select_state_dict(
-            load_checkpoint(path),
+            self.checkpoint(path),
             keys=("ema_state_dict", "state_dict"),
             key=self.opts["key"],
             strip=("module.module.", "module."),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from tokbench.adapters._clone import Built
 from tokbench.adapters._vq_llamagen import LlamaGenStyle
 
-from tokbench.upstream import SourceTree, load_checkpoint, select_state_dict
+from tokbench.upstream import SourceTree, select_state_dict
 
 
 class GigaTok(LlamaGenStyle):
@@ -27,7 +27,7 @@ class GigaTok(LlamaGenStyle):
         with open(self.config_path(tree)) as f:
             config = yaml.safe_load(f)
         model = init.load_model_from_config(config)
-        state, key = select_state_dict(load_checkpoint(path), key=self.opts["key"])
+        state, key = select_state_dict(self.checkpoint(path), key=self.opts["key"])
         try:
             init.custom_load(model, state)  # upstream: non-strict, raises on missing keys
         except KeyError as e:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from tokbench.adapters._clone import Built
 from tokbench.adapters._vq_llamagen import LlamaGenStyle
 
-from tokbench.upstream import SourceTree, load_checkpoint, select_state_dict
+from tokbench.upstream import SourceTree, select_state_dict
 
 
 class LlamaGen(LlamaGenStyle):
@@ -27,6 +27,6 @@ class LlamaGen(LlamaGenStyle):
             codebook_embed_dim=int(self.opts["codebook_embed_dim"]),
         )
         path = self.weights_path()
-        state, key = select_state_dict(load_checkpoint(path), key=self.opts["key"])
+        state, key = select_state_dict(self.checkpoint(path), key=self.opts["key"])
         model.load_state_dict(state)
         return Built(model, [path], key, source=str(path))

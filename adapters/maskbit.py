@@ -12,7 +12,7 @@ from typing import Any
 from tokbench.adapters._clone import Built, CloneTokenizer
 
 from tokbench.adapter import Encoded
-from tokbench.upstream import SourceTree, load_checkpoint, reshape_codes, select_state_dict
+from tokbench.upstream import SourceTree, reshape_codes, select_state_dict
 
 
 class MaskBiT(CloneTokenizer):
@@ -27,7 +27,7 @@ class MaskBiT(CloneTokenizer):
         config = OmegaConf.load(self.config_path(tree))
         model = conv.ConvVQModel(config.model.vq_model, legacy=False)
         path = self.weights_path()
-        state, key = select_state_dict(load_checkpoint(path), keys=(), key=self.opts["key"])
+        state, key = select_state_dict(self.checkpoint(path), keys=(), key=self.opts["key"])
         model.load_state_dict(state, strict=True)
         return Built(model, [path], key, source=str(path))
 

@@ -15,7 +15,7 @@ from typing import Any
 from tokbench.adapters._clone import Built, CloneTokenizer, load_weights
 
 from tokbench.adapter import Encoded
-from tokbench.upstream import SourceTree, load_checkpoint, reshape_codes, select_state_dict
+from tokbench.upstream import SourceTree, reshape_codes, select_state_dict
 
 
 class OpenMAGVIT2(CloneTokenizer):
@@ -35,7 +35,7 @@ class OpenMAGVIT2(CloneTokenizer):
         init.pop("ckpt_path", None)
         model = cls(**init)
         path = self.weights_path()
-        state, key = select_state_dict(load_checkpoint(path), keys=("state_dict",), key=self.opts["key"])
+        state, key = select_state_dict(self.checkpoint(path), keys=("state_dict",), key=self.opts["key"])
         load_weights(self.info.name, model, state, path, ignore_missing=("loss.", "model_ema."))
         if getattr(model, "use_ema", False) and hasattr(model, "model_ema"):
             model.model_ema.copy_to(model)

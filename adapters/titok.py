@@ -20,7 +20,6 @@ from tokbench.upstream import (
     fetch_command,
     hub_cached,
     is_offline,
-    load_checkpoint,
     require_hub,
     seeded,
     select_state_dict,
@@ -42,7 +41,7 @@ class TiTok(CloneTokenizer):
 
             model = titok.TiTok(OmegaConf.load(self.config_path(tree)))
             path = Path(ckpt).resolve()
-            state, key = select_state_dict(load_checkpoint(path), keys=(), key=self.opts["key"])
+            state, key = select_state_dict(self.checkpoint(path), keys=(), key=self.opts["key"])
             load_weights(self.info.name, model, state, path)
             return Built(model, [path], key, source=str(path))
         w = self.variant.weights

@@ -12,7 +12,7 @@ from typing import Any
 from tokbench.adapters._clone import Built, CloneTokenizer
 
 from tokbench.adapter import Encoded
-from tokbench.upstream import SourceTree, load_checkpoint, select_state_dict
+from tokbench.upstream import SourceTree, select_state_dict
 
 
 class UniTok(CloneTokenizer):
@@ -24,7 +24,7 @@ class UniTok(CloneTokenizer):
         config = tree.import_module("utils.config")
         unitok = tree.import_module("models.unitok")
         path = self.weights_path()
-        ckpt = load_checkpoint(path)
+        ckpt = self.checkpoint(path)
         if not isinstance(ckpt, dict) or "args" not in ckpt:
             raise ValueError(f"{self.info.name}: {path} has no 'args' entry; is it unitok_tokenizer.pth?")
         args = config.Args()

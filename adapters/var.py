@@ -12,7 +12,7 @@ from typing import Any
 from tokbench.adapters._clone import Built, CloneTokenizer
 
 from tokbench.adapter import Encoded
-from tokbench.upstream import SourceTree, load_checkpoint, select_state_dict
+from tokbench.upstream import SourceTree, select_state_dict
 
 
 class VAR(CloneTokenizer):
@@ -31,7 +31,7 @@ class VAR(CloneTokenizer):
             v_patch_nums=tuple(self.variant.extra["patch_nums"]),
         )
         path = self.weights_path()
-        state, key = select_state_dict(load_checkpoint(path), keys=(), key=self.opts["key"])
+        state, key = select_state_dict(self.checkpoint(path), keys=(), key=self.opts["key"])
         model.load_state_dict(state, strict=True)
         return Built(model, [path], key, source=str(path))
 

@@ -10,7 +10,10 @@
 3. memory: peak RSS of ``text,face`` on the samples (target <= 2 GB) and on a 4x larger copy (target flat
    within 10 %);
 4. cost growth: time vs N for N..8N, fitted exponent (target ~1);
-5. 2 torchrun ranks vs 1 on CPU.
+5. 2 torchrun ranks vs 1 on CPU;
+6. one large image: peak RSS of ``recon,text`` on one 25-megapixel PNG (5000 x 5000, 20 text boxes and one box
+   over the whole image), target <= 2 GB; beside it the same run on a 1-megapixel image, so the ratio shows
+   what the large image itself costs.
 """
 
 from __future__ import annotations
@@ -277,10 +280,43 @@ def ranks(tmp: Path) -> dict[str, float]:
     return {"one_rank_s": one, "two_ranks_s": two, "speedup": one / two}
 
 
+def _big_image(folder: Path, side: int) -> Path:
+    """A flat PNG of ``side`` x ``side`` (a few dozen KB: it passes any byte-size guard) with text boxes."""
+    from PIL import Image, ImageDraw
+
+    folder.mkdir(parents=True)
+    img = Image.new("RGB", (side, side), (230, 230, 230))
+    draw = ImageDraw.Draw(img)
+    step = max(1, side // 20)
+    boxes = [[i, i, min(side - 1, i + 120), min(side - 1, i + 60)] for i in range(0, side - 1, step)][:20]
+    for box in boxes:
+        draw.rectangle(box, fill=(20, 40, 60))
+    img.save(folder / "big.png", optimize=True)
+    anns = [{"rec": "TEXT", "bbox": b, "ratio": 0.001} for b in boxes]
+    anns.append({"rec": "WIDE", "bbox": [0, 0, side - 1, side - 1], "ratio": 0.9})
+    ann = folder / "big.json"
+    ann.write_text(json.dumps([{"file_name": "big.png", "height": side, "width": side, "annotations": anns}]))
+    return ann
+
+
+def big_image(tmp: Path) -> dict[str, float]:
+    """Peak RSS of recon,text on one 25-megapixel image vs one 1-megapixel image (each in a child)."""
+    out: dict[str, float] = {}
+    for name, side in (("1mp", 1000), ("25mp", 5000)):
+        ann = _big_image(tmp / name, side)
+        wall, rss = _cli(["run", "--model", MODEL, "--suite", "recon,text", "--dataset", str(ann), "--images",
+                          str(ann.parent), "--suite-arg", "recon:lpips=none", "--output-dir", str(tmp / name / "out"),
+                          "--cache-dir", str(tmp / name / "cache")])
+        out[f"peak_rss_gb_{name}"] = rss / 1e9
+        out[f"wall_s_{name}"] = wall
+    out["rss_ratio_25mp_vs_1mp"] = out["peak_rss_gb_25mp"] / out["peak_rss_gb_1mp"]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller growth series")
-    parser.add_argument("--only", default="overhead,once,memory,ranks")
+    parser.add_argument("--only", default="overhead,once,memory,ranks,bigimage")
     parser.add_argument("--result-file", help=argparse.SUPPRESS)  # where a one-step child writes its figures
     args = parser.parse_args()
     names = args.only.split(",")
@@ -306,7 +342,7 @@ def main() -> None:
 def run_step(name: str, quick: bool, result_file: str | None) -> object:
     """One benchmark step in this process, in a temporary folder of its own."""
     steps = {"overhead": overhead, "once": reconstruct_once, "memory": lambda t: memory_and_growth(t, quick),
-             "ranks": ranks}
+             "ranks": ranks, "bigimage": big_image}
     tmp = Path(tempfile.mkdtemp(prefix="tokbench-bench-"))
     os.environ.setdefault("TOKBENCH_HOME", str(tmp / "home"))
     try:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tokbench.cache import atomic_write_bytes, content_key
+from tokbench.cache import atomic_write_bytes, content_key, pack_arrays, unpack_arrays
 from tokbench.suite import Item, Suite
 
 _DEFAULTS: dict[str, Any] = {"where": "restored", "batch_size": 16, "kid_subsets": 100,
@@ -66,7 +66,8 @@ class FidSuite(Suite):
         pairs = [(np.ascontiguousarray(a), np.ascontiguousarray(b)) for a, b in map(self._pair, items)]
         bs = int(self.options["batch_size"])
         keys = [self._original_key(a) for a, _ in pairs]
-        orig: list[np.ndarray | None] = [self._cached_feature(k) for k in keys]
+        damaged: set[int] = set()
+        orig: list[np.ndarray | None] = [self._cached_feature(k, i, damaged) for i, k in enumerate(keys)]
         todo = [i for i, f in enumerate(orig) if f is None]
         if todo:
             fresh = features_of_arrays(self.model, [pairs[i][0] for i in todo], bs)
@@ -78,7 +79,8 @@ class FidSuite(Suite):
         # whether the original's features had to be computed travels with the record, so the count is
         # right after a torchrun merge (each rank computed its own shard) and after a resume
         return [[{"image_id": it.image_id, "_orig_key": keys[i], "_orig_computed": i in fresh,
-                  "_feat_orig": orig[i], "_feat_recon": recon[i]}] for i, it in enumerate(items)]
+                  "_orig_damaged": i in damaged, "_feat_orig": orig[i], "_feat_recon": recon[i]}]
+                for i, it in enumerate(items)]
 
     def _feature_dir(self) -> Any:
         from tokbench.paths import cache_dir
@@ -91,20 +93,29 @@ class FidSuite(Suite):
         digest = hashlib.sha256(pixels.tobytes()).hexdigest()
         return content_key("fid-original", self.info.get("sha256"), self.options["where"], pixels.shape, digest)
 
-    def _cached_feature(self, key: str) -> np.ndarray | None:
-        path = self._feature_dir() / key[:2] / f"{key}.npy"
+    def _feature_path(self, key: str) -> Any:
+        return self._feature_dir() / key[:2] / f"{key}.npz"
+
+    def _cached_feature(self, key: str, index: int, damaged: set[int]) -> np.ndarray | None:
+        """The original's cached features, checked against their sha256; a damaged entry is deleted,
+        noted in ``damaged`` (counted in the result) and recomputed."""
+        path = self._feature_path(key)
         try:
-            feat = np.load(path)
-        except (OSError, ValueError):
-            return None  # absent or damaged: recomputed
-        return feat if feat.shape == (2048,) else None
+            data = path.read_bytes()
+        except OSError:
+            return None  # absent
+        try:
+            feat = unpack_arrays(data)["feature"]
+            if feat.shape != (2048,) or feat.dtype != np.float32 or not np.isfinite(feat).all():
+                raise ValueError(f"bad feature {feat.dtype} {feat.shape}")
+        except (ValueError, KeyError):
+            path.unlink(missing_ok=True)
+            damaged.add(index)
+            return None
+        return feat
 
     def _store_feature(self, key: str, feat: np.ndarray) -> None:
-        import io
-
-        buf = io.BytesIO()
-        np.save(buf, np.asarray(feat, dtype=np.float32))
-        atomic_write_bytes(self._feature_dir() / key[:2] / f"{key}.npy", buf.getvalue())
+        atomic_write_bytes(self._feature_path(key), pack_arrays({"feature": np.asarray(feat, dtype=np.float32)}))
 
     def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
         from tokbench.metrics.fid import bias_warning, fid_from_features, kid
@@ -121,8 +132,12 @@ class FidSuite(Suite):
         orig = np.stack([r["_feat_orig"] for r in used])
         recon = np.stack([r["_feat_recon"] for r in used])
         computed = sum(bool(r.get("_orig_computed")) for r in used)
-        extra["reference_features"] = {"computed": computed, "cached": len(used) - computed}
-        rfid = fid_from_features(orig, recon) if len(used) <= orig.shape[1] else self._large_fid(used, orig, recon)
+        extra["reference_features"] = {"computed": computed, "cached": len(used) - computed,
+                                       "damaged_recomputed": sum(bool(r.get("_orig_damaged")) for r in used)}
+        if len(used) <= orig.shape[1]:
+            rfid = fid_from_features(orig, recon)
+        else:
+            rfid, extra["reference_stats_damaged_recomputed"] = self._large_fid(used, orig, recon)
         k = kid(orig, recon, int(self.options["kid_subsets"]), int(self.options["kid_subset_size"]),
                 int(self.options["kid_seed"]))
         extra.update(warning=bias_warning(len(used)), kid_subsets=k["kid_subsets"],
@@ -130,10 +145,12 @@ class FidSuite(Suite):
         return {"metrics": {"rfid": rfid, "kid_mean": k["kid_mean"],
                             "kid_std": k["kid_std"]}, "extra": extra}
 
-    def _large_fid(self, used: list[dict[str, Any]], orig: np.ndarray, recon: np.ndarray) -> float:
-        """Beyond 2048 images: reference (mu, sigma) cached under the hash of the originals' keys."""
+    def _large_fid(self, used: list[dict[str, Any]], orig: np.ndarray, recon: np.ndarray) -> tuple[float, int]:
+        """Beyond 2048 images: reference (mu, sigma) cached under the hash of the originals' keys;
+        also how many damaged cached statistics were recomputed."""
         from tokbench.metrics.fid import GaussianStats, ReferenceStatsCache, frechet_distance
 
         key = content_key("fid-reference", [r["_orig_key"] for r in used])
-        ref = ReferenceStatsCache(self._feature_dir().parent / "fid-reference").get_or_compute(key, lambda: [orig])
-        return frechet_distance(ref, GaussianStats.from_features(recon))
+        cache = ReferenceStatsCache(self._feature_dir().parent / "fid-reference")
+        ref = cache.get_or_compute(key, lambda: [orig])
+        return frechet_distance(ref, GaussianStats.from_features(recon)), cache.damaged

@@ -12,7 +12,9 @@ computed by our separable float64 code sharing the first scale with SSIM (equal 
 smaller images are counted).
 LPIPS (``lpips="alex,vgg"``, v0.1 heads, inputs scaled to [-1,1]) needs ImageNet backbones no
 package ships: where a backbone file is missing its metric is ``None``, ``extra`` names the file
-and the folder to put it in, and the rest of the suite still runs.
+and the folder to put it in, and the rest of the suite still runs. LPIPS runs on whole images, and its
+activations take about 1 KB a pixel (VGG), so images above ``lpips_max_pixels`` (default 1024 x 1024)
+get no LPIPS and are counted in ``extra``; the pixel metrics go in strips of rows and take any size.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from tokbench.metrics.image import psnr_from_mse, ssim, ssim_and_ms_ssim, to_luma
+from tokbench.metrics.image import psnr_from_mse, squared_error, ssim, ssim_and_ms_ssim
 from tokbench.suite import Item, Suite
 
 _DEFAULTS: dict[str, Any] = {"where": "restored", "color": "rgb", "average": "per-image", "data_range": 255,
                              "quantize": "uint8", "ssim_window": "gaussian-11-1.5", "psnr_cap": 100.0,
-                             "ms_ssim": True, "lpips": "alex,vgg", "lpips_random_backbone": False}
+                             "ms_ssim": True, "lpips": "alex,vgg", "lpips_random_backbone": False,
+                             "lpips_max_pixels": 1 << 20}
 
 
 class ReconSuite(Suite):
@@ -65,45 +68,41 @@ class ReconSuite(Suite):
         # which LPIPS backbones were present is part of what a record means
         return {**super().identity(), "lpips_state": self._lpips_state}
 
-    def _pair(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
-        if self.options["where"] == "canvas":
-            a, b = item.canvas, item.canvas_recon
-        else:
-            a, b = item.original, item.restored
-        a, b = a.astype(np.float64), b.astype(np.float64)
-        if self.options["color"] == "y":
-            a, b = to_luma(a), to_luma(b)
-        return a, b
-
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         out = []
+        luma = self.options["color"] == "y"
         for item in items:
-            a, b = self._pair(item)
-            diff = (a - b).ravel()
-            mse = float(diff @ diff) / diff.size  # one pass, no squared temporary
+            # uint8 in: the metrics convert to float64 a strip of rows at a time (bounded memory)
+            a, b = self._uint8_pair(item)
+            mse, n_values = squared_error(a, b, luma)
             rng = float(self.options["data_range"])
             record: dict[str, Any] = {
                 "image_id": item.image_id,
                 "mse": mse,
-                "n_values": int(a.size),
+                "n_values": n_values,
                 "psnr": psnr_from_mse(mse, rng, self.options["psnr_cap"]),
             }
             if self.options["ms_ssim"]:
-                record["ssim"], record["ms_ssim"] = ssim_and_ms_ssim(a, b, rng)
+                record["ssim"], record["ms_ssim"] = ssim_and_ms_ssim(a, b, rng, luma)
             else:
-                record["ssim"] = ssim(a, b, rng)
+                record["ssim"] = ssim(a, b, rng, luma)
             out.append([record])
+        cap = int(self.options["lpips_max_pixels"])
+        fits = [k for k, item in enumerate(items) if np.prod(self._uint8_pair(item)[0].shape[:2]) <= cap]
         for net, model in self._lpips.items():
             from tokbench.metrics.lpips_metric import lpips_of_arrays
 
-            pairs = [self._uint8_pair(item) for item in items]
+            pairs = [self._uint8_pair(items[k]) for k in fits]
             values = lpips_of_arrays(model, [p[0] for p in pairs], [p[1] for p in pairs])
-            for recs, v in zip(out, values, strict=True):
-                recs[0][f"lpips_{net}"] = float(v)
+            for k, v in zip(fits, values, strict=True):
+                out[k][0][f"lpips_{net}"] = float(v)
+        if self._lpips:
+            for k in set(range(len(items))) - set(fits):
+                out[k][0]["lpips_too_large"] = True
         return out
 
     def _uint8_pair(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
-        # LPIPS is an RGB network: it always sees RGB, whatever ``color`` says
+        # LPIPS is an RGB network: it always sees RGB, whatever ``color`` says (Y is taken in the metrics)
         return (item.canvas, item.canvas_recon) if self.options["where"] == "canvas" else (item.original, item.restored)
 
     def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
@@ -125,4 +124,6 @@ class ReconSuite(Suite):
             values = [r[f"lpips_{net}"] for r in used if f"lpips_{net}" in r]
             metrics[f"lpips_{net}"] = float(np.mean(values)) if values else None
             extra[f"lpips_{net}"] = self._lpips_state.get(net, "not loaded")
+        if self.lpips_nets:
+            extra["lpips_skipped_above_max_pixels"] = sum(bool(r.get("lpips_too_large")) for r in used)
         return {"metrics": metrics, "extra": extra}

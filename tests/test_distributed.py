@@ -83,4 +83,4 @@ def test_two_ranks_on_samples_resume_and_equal_one(tmp_path: Path) -> None:
     # each original's Inception features computed once in all, whichever rank or earlier run did it
     ref = [read_result(next((tmp_path / d).rglob("fid-256.json")))["extra"]["reference_features"]
            for d in ("one", "two")]
-    assert ref[0] == ref[1] == {"computed": 30, "cached": 0}
+    assert ref[0] == ref[1] == {"computed": 30, "cached": 0, "damaged_recomputed": 0}

@@ -76,3 +76,28 @@ def test_ms_ssim_clips_negative_terms_to_zero() -> None:
 
     a = photo(192, 192, seed=7).astype(np.float64)
     assert ms_ssim(a, 255 - a, 255) == 0.0  # anti-correlated: relu-normalised terms give 0, not NaN
+
+
+@pytest.mark.parametrize("luma", [False, True])
+def test_strips_of_rows_give_the_whole_image_values(monkeypatch: pytest.MonkeyPatch, luma: bool) -> None:
+    # large images are computed in strips with a halo (bounded memory); the values must not move
+    import tokbench.metrics.image as im
+
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 256, size=(397, 263, 3), dtype=np.uint8)
+    b = np.clip(a.astype(np.int16) + rng.integers(-40, 41, size=a.shape), 0, 255).astype(np.uint8)
+    whole = (im.squared_error(a, b, luma), im.ssim_and_ms_ssim(a, b, 255, luma), im.ssim(a, b, 255, luma))
+    assert len(im._strips(a.shape)) == 1
+    monkeypatch.setattr(im, "STRIP_VALUES", 263 * 3 * 17)  # 17-row strips: odd, so halving crosses them
+    assert len(im._strips(a.shape)) > 20
+    strips = (im.squared_error(a, b, luma), im.ssim_and_ms_ssim(a, b, 255, luma), im.ssim(a, b, 255, luma))
+    assert strips[0][1] == whole[0][1]
+    assert strips[0][0] == pytest.approx(whole[0][0], rel=1e-13)
+    assert strips[1][0] == pytest.approx(whole[1][0], rel=1e-12) and strips[2] == pytest.approx(whole[2], rel=1e-12)
+    assert strips[1][1] == pytest.approx(whole[1][1], rel=1e-12)
+    if not luma:  # and against the independent reference on the float image
+        from skimage.metrics import structural_similarity
+
+        ref = structural_similarity(a.astype(np.float64), b.astype(np.float64), channel_axis=2, data_range=255,
+                                    gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+        assert strips[2] == pytest.approx(ref, abs=1e-6)

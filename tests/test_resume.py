@@ -46,11 +46,11 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, image_fol
     cmd = cli(tmp_path, image_folder, "out", "cache", 0.6)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
-    while time.time() < deadline and len(list((tmp_path / "cache").rglob("*.npz"))) < 2:
+    while time.time() < deadline and len(list((tmp_path / "cache" / "recon").rglob("*.npz"))) < 2:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    done_before = len(list((tmp_path / "cache").rglob("*.npz")))
+    done_before = len(list((tmp_path / "cache" / "recon").rglob("*.npz")))
     assert 2 <= done_before < 4, "the kill must land mid-run"
     assert not list((tmp_path / "out").rglob("*.json")), "no result file may exist for an unfinished run"
     subprocess.run(cmd, check=True, env=env, capture_output=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -20,6 +21,28 @@ app.add_typer(import_app, name="import")
 def _err(message: str, code: int = 2) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _guarded(call: Callable[[], int], what: str) -> int:
+    """Run a command that returns its exit code. An unexpected exception becomes one line and exit 2
+    ("cannot use the input"): Python's own exit code for a traceback is 1, which ``check`` reserves
+    for "regressed", so a crash on a hostile file must not read as a verdict. Set TOKBENCH_DEBUG=1
+    for the traceback."""
+    import os
+
+    try:
+        return call()
+    except (KeyboardInterrupt, typer.Exit):
+        raise
+    except Exception as e:
+        if os.environ.get("TOKBENCH_DEBUG"):
+            raise
+        from tokbench.report.escape import terminal
+
+        detail = str(e).splitlines()[0][:300] if str(e) else ""
+        typer.echo(f"error: {what} failed: {type(e).__name__}: {terminal(detail)} "
+                   "(a bug: please report it; TOKBENCH_DEBUG=1 shows the traceback)", err=True)
+        return 2
 
 
 def _csv(text: str) -> list[str]:
@@ -57,8 +80,11 @@ def run(
     seed: Annotated[int, typer.Option()] = 0,
     output_dir: Annotated[str, typer.Option(help="where result files go")] = "results/runs",
     cache_dir: Annotated[Optional[str], typer.Option(help="default: $TOKBENCH_HOME/cache")] = None,
+    shared_cache: Annotated[bool, typer.Option(help="accept a cache folder other users can write to")] = False,
     data_root: Annotated[Optional[str], typer.Option(help="default: $TOKBENCH_HOME/data")] = None,
     offline: Annotated[bool, typer.Option(help="never touch the network")] = False,
+    allow_partial: Annotated[bool, typer.Option(help="run on a dataset with fewer files than its manifest "
+                                                     "lists (recorded in the result)")] = False,
     on_error: Annotated[str, typer.Option(help="fail | skip (record failing images as skipped)")] = "fail",
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout")] = False,
     launcher: Annotated[str, typer.Option(help="none | torchrun (re-launch under torchrun)")] = "none",
@@ -86,7 +112,8 @@ def run(
     config = RunConfig(model=model, suites=_csv(suite), dataset=dataset, images=images, resolutions=resolutions,
                        protocol=protocol, device=device, batch_size=batch_size, precision=precision,
                        workers=workers, limit=limit, seed=seed, output_dir=output_dir, cache_dir=cache_dir,
-                       data_root=data_root, offline=offline, on_error=on_error, suite_options=options)
+                       data_root=data_root, offline=offline, on_error=on_error, suite_options=options,
+                       shared_cache=shared_cache, allow_partial=allow_partial)
     paths = _run_with_progress(config)
     _print_summary(paths, as_json)
 
@@ -214,15 +241,30 @@ def data_fetch(name: str, data_root: Optional[str] = None, offline: bool = False
 
 
 @data_app.command("verify")
-def data_verify(name: str, data_root: Optional[str] = None) -> None:
+def data_verify(name: Annotated[str, typer.Argument(help="registered dataset name or manifest .json file")],
+                data_root: Optional[str] = None) -> None:
     """Check a dataset's files against its manifest's checksums."""
-    from tokbench.data.manifest import builtin_manifest, verify
+    from tokbench.data.manifest import ManifestError, builtin_manifest, builtin_manifest_names, load_manifest, verify
 
-    manifest = builtin_manifest(name)
+    path = Path(name).expanduser()
+    try:
+        # a registered name, or an existing manifest file: never a path made from the name
+        if name in builtin_manifest_names():
+            manifest = builtin_manifest(name)
+        elif path.suffix == ".json" and path.is_file():
+            manifest = load_manifest(path)
+        else:
+            _err(f"{name!r} is neither a registered dataset ({', '.join(builtin_manifest_names())}) "
+                 "nor a manifest .json file")
+    except ManifestError as e:
+        _err(str(e))
     root = manifest.root(data_root)
+    label = manifest.root_label(data_root)  # `$NAME` for a root from the environment: its value is never shown
     if manifest.source["type"] != "package" and not root.exists():
-        _err(f"dataset {name!r} is not under {root}; run `tokbench data fetch {name}`", 1)
-    report = verify(manifest, root)
+        how = (f"set ${manifest.source.get('env')} to its folder" if manifest.source["type"] == "local"
+               else f"run `tokbench data fetch {manifest.name}`")
+        _err(f"dataset {manifest.name!r} is not under {label}; {how}", 1)
+    report = verify(manifest, root, label)
     typer.echo(report.describe())
     if not report.passed:
         raise typer.Exit(1)
@@ -239,7 +281,7 @@ def report(
     """Leaderboard tables (Markdown, CSV, HTML with pictures, LaTeX, JSON) from result files only."""
     from tokbench.report.commands import report_cmd
 
-    raise typer.Exit(report_cmd(results, format, output, mix_protocols, with_published))
+    raise typer.Exit(_guarded(lambda: report_cmd(results, format, output, mix_protocols, with_published), "report"))
 
 
 @app.command()
@@ -252,7 +294,7 @@ def check(
     """Release gate: exit 0 if nothing regressed, 1 if a metric did, 2 if the files cannot be compared."""
     from tokbench.report.commands import check_cmd
 
-    raise typer.Exit(check_cmd(new, baseline, max_drop, format))
+    raise typer.Exit(_guarded(lambda: check_cmd(new, baseline, max_drop, format), "check"))
 
 
 @app.command()
@@ -261,7 +303,7 @@ def compare(a: Annotated[str, typer.Argument(help="result file or folder")],
     """Two result sets side by side, with deltas coloured by better/worse."""
     from tokbench.report.commands import compare_cmd
 
-    raise typer.Exit(compare_cmd(a, b))
+    raise typer.Exit(_guarded(lambda: compare_cmd(a, b), "compare"))
 
 
 @import_app.command("tokbench-output")
@@ -272,13 +314,19 @@ def import_tokbench_output(
 ) -> None:
     """Turn TokBench reference outputs into tokbench `text` results (pooled, bucketed, marked imported)."""
     from tokbench.importers import BadImport, import_tokbench_outputs
+    from tokbench.report.escape import terminal
 
-    try:
-        paths = import_tokbench_outputs(files, Path(output), model)
-    except BadImport as e:
-        _err(str(e), 2)
-    for p in paths:
-        typer.echo(f"wrote {p}")
+    def call() -> int:
+        try:
+            paths = import_tokbench_outputs(files, Path(output), model)
+        except BadImport as e:
+            typer.echo(f"error: {terminal(e)}", err=True)
+            return 2
+        for p in paths:
+            typer.echo(f"wrote {terminal(p)}")
+        return 0
+
+    raise typer.Exit(_guarded(call, "import"))
 
 
 @app.command()

@@ -42,8 +42,11 @@ def _png(arr: np.ndarray) -> bytes:
 
 
 def write_examples(result_file: Path, suite: Suite, records: list[dict[str, Any]],
-                   load_item: Callable[[str], Item | None]) -> int:
-    """Write the example folder for ``suite``'s records; returns how many examples were written."""
+                   load_item: Callable[[str], Item | None], instances_sha256: str) -> int:
+    """Write the example folder for ``suite``'s records; returns how many examples were written.
+
+    The index names the sha256 of the instances file it belongs to, so a report never shows the
+    crops of an earlier run beside a newer result (or the reverse) after an interrupted rerun."""
     score = suite.example_score
     if score is None:
         return 0
@@ -63,5 +66,6 @@ def write_examples(result_file: Path, suite: Suite, records: list[dict[str, Any]
             atomic_write_bytes(folder / name, _png(arr))
         index.append({"bucket": rec["bucket"], "image_id": image_id, "gt": rec.get("gt"), "pred": rec.get("pred"),
                       "score": rec[score], "original": names[0], "reconstruction": names[1]})
-    atomic_write_bytes(folder / "index.json", json.dumps(index, indent=1, ensure_ascii=False).encode())
+    atomic_write_bytes(folder / "index.json", json.dumps({"instances_sha256": instances_sha256, "examples": index},
+                                                         indent=1, ensure_ascii=False).encode())
     return len(index)

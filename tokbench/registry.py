@@ -7,6 +7,7 @@ imports torch or model code. Built-ins register through the same API users call.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
 import importlib.util
 import re
@@ -98,7 +99,10 @@ def _import_file(path: Path) -> Any:
     path = path.expanduser().resolve()
     if not path.is_file():
         raise FileNotFoundError(f"adapter file not found: {path}")
-    name = f"tokbench_user_{path.stem}_{abs(hash(str(path)))}"
+    # named by content: an edited file is imported afresh, never served from an earlier import
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    stem = re.sub(r"\W", "_", path.stem)
+    name = f"tokbench_user_{stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)

@@ -10,7 +10,9 @@ per-instance records beside it. Schema ``tokbench.result/1`` (documented in READ
   instances_skipped: {reason: n}};  ``skipped``: [{image, reason}]
 - ``rate``: {bits_per_image_mean, bpp_mean};  ``run``: {device, precision, batch_size, seed,
   on_error};  ``environment``: {python, platform, packages};  ``timings``; ``cache``
-- ``instances_file``: the JSONL's file name
+- ``model.code`` / ``suite.code``: sha256 of the adapter's / suite's source files and package version;
+  ``model.code.reconstruction``: of tokbench's reconstruction path (all part of the cache keys)
+- ``instances_file``: the JSONL's file name; ``instances_sha256``: its sha256 (checked on read)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from tokbench.cache import atomic_write_bytes
+from tokbench.hashing import sha256_bytes
 from tokbench.jsonio import read_json
 
 SCHEMA = "tokbench.result/1"
@@ -56,6 +59,7 @@ class Result(TypedDict, total=False):
     timings: dict[str, float]
     cache: dict[str, Any]
     instances_file: str
+    instances_sha256: str
 
 
 class BadResult(ValueError):
@@ -92,30 +96,181 @@ def public_record(record: dict[str, Any]) -> dict[str, Any]:
     return _clean({k: v for k, v in record.items() if not k.startswith("_")})
 
 
+def instances_bytes(records: list[dict[str, Any]]) -> bytes:
+    """The JSONL a result's per-instance records are written as."""
+    return "".join(json.dumps(public_record(r), ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+
+
 def write_result(path: Path, result: Result, records: list[dict[str, Any]]) -> None:
-    """Write the JSONL first, then the JSON, each atomically: a result file never points at a
-    partial instances file."""
-    lines = "".join(json.dumps(public_record(r), ensure_ascii=False) + "\n" for r in records)
+    """Write the JSONL first, then the JSON, each atomically; the JSON names the JSONL's sha256, so
+    an instances file left from another run (a rerun killed between the two) is detected on read."""
+    data = instances_bytes(records)
     jsonl = path.with_suffix(".jsonl")
-    atomic_write_bytes(jsonl, lines.encode("utf-8"))
+    atomic_write_bytes(jsonl, data)
     result["instances_file"] = jsonl.name
+    result["instances_sha256"] = sha256_bytes(data)
     atomic_write_bytes(path, (json.dumps(_clean(result), indent=1, ensure_ascii=False) + "\n").encode())
 
 
 _REQUIRED = ("schema", "model", "suite", "dataset", "resolution", "protocol", "metrics", "counts")
+MAX_DEPTH = 64  # results written by tokbench nest about 10 deep; deeper is hostile, not data
+MAX_RESOLUTION = 1 << 16
+
+
+class NotAResult(BadResult):
+    """A file that is not a tokbench result at all (no JSON, another schema): a folder scan skips it."""
 
 
 def read_result(path: Path) -> Result:
-    data = read_json(path, BadResult)
+    """The result in ``path``, with every field the report, check and compare commands read checked
+    for its JSON type; raises ``BadResult`` naming the file and the field."""
+    try:
+        data = read_json(path, NotAResult)
+    except (NotAResult, RecursionError, ValueError) as e:
+        if isinstance(e, RecursionError):
+            message = f"{path}: JSON nested too deeply to read"
+        elif isinstance(e, NotAResult):
+            message = str(e)
+        else:  # e.g. an integer literal longer than Python's 4300-digit limit
+            message = f"{path}: unreadable JSON: {str(e).split(';')[0]}"
+        # a damaged file that names our schema is a broken result, not some other JSON to skip
+        raise (BadResult if _names_schema(path) else NotAResult)(message) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise BadResult(f"{path}: not a tokbench result (schema {SCHEMA!r} expected)")
+        raise NotAResult(f"{path}: not a tokbench result (schema {SCHEMA!r} expected)")
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
         raise BadResult(f"{path}: missing field(s) {', '.join(missing)}")
+    problem = _numbers_problem(data) or _fields_problem(data)
+    if problem:
+        raise BadResult(f"{path}: {problem}")
     return data  # type: ignore[return-value]
 
 
+def _names_schema(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f'"{SCHEMA}"'.encode() in f.read(1 << 20)
+    except OSError:
+        return False
+
+
+def _kind(value: Any) -> str:
+    """A value's JSON type, as messages name it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _numbers_problem(data: Any) -> str | None:
+    """The first place nested deeper than ``MAX_DEPTH`` or holding a number no float can hold
+    (NaN, Infinity, 1e999, a 400-digit integer): such values break every later comparison."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"field {where}: nested deeper than {MAX_DEPTH} levels"
+        if isinstance(value, dict):
+            stack += [(v, f"{where}.{k}" if where else str(k), depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not _finite(value):
+            text = value if isinstance(value, float) else f"an integer of {len(str(abs(value)))} digits"
+            return f"field {where}: not a finite number ({text})"
+    return None
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int beyond the float range
+        return False
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# (field, accepted JSON types, may be null or absent, what a message says is expected); parents first
+_SHAPES: list[tuple[str, tuple[type, ...], bool, str]] = [
+    ("model", (dict,), False, "an object"),
+    ("model.id", (str,), True, "a string"),
+    ("model.spec", (str,), True, "a string"),
+    ("model.info", (dict,), True, "an object"),
+    ("suite", (dict,), False, "an object"),
+    ("suite.name", (str,), False, "a string"),
+    ("suite.version", (str, int, float), True, "a string or a number"),
+    ("suite.options", (dict,), True, "an object"),
+    ("dataset", (dict,), False, "an object"),
+    ("dataset.name", (str,), False, "a string"),
+    ("dataset.identity", (dict,), True, "an object"),
+    ("protocol", (dict,), False, "an object"),
+    ("protocol.name", (str,), True, "a string"),
+    ("metrics", (dict,), False, "an object (metric name -> number or null)"),
+    ("counts", (dict,), False, "an object"),
+    ("counts.images_skipped", (dict,), True, "an object (reason -> count)"),
+    ("counts.instances_skipped", (dict,), True, "an object (reason -> count)"),
+    ("rate", (dict,), True, "an object"),
+    ("instances_sha256", (str,), True, "a string"),
+    ("rate.bpp_mean", (int, float), True, "a number"),
+    ("buckets", (dict,), True, "an object"),
+    ("extra", (dict,), True, "an object"),
+    ("created", (str,), True, "a string"),
+]
+
+
+def _at(data: dict[str, Any], dotted: str) -> Any:
+    value: Any = data
+    for part in dotted.split(".") if dotted else []:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _fields_problem(data: dict[str, Any]) -> str | None:
+    """The first field whose JSON type is not what readers of results expect, as a message."""
+    for name, types, optional, expected in _SHAPES:
+        parent, _, key = name.rpartition(".")
+        holder = _at(data, parent)
+        if not isinstance(holder, dict):  # an optional parent that is absent: nothing below it to check
+            continue
+        value = holder.get(key)
+        if value is None and optional:
+            continue
+        if not isinstance(value, types) or isinstance(value, bool):
+            return f"field {name}: expected {expected}, got {_kind(value)}"
+        if isinstance(value, str) and not value and not optional:
+            return f"field {name}: expected a non-empty string"
+    if not (data["model"].get("id") or data["model"].get("spec")):
+        return "field model.id: expected a non-empty string (or model.spec)"
+    resolution = data["resolution"]
+    if not isinstance(resolution, int) or isinstance(resolution, bool) or not 1 <= resolution <= MAX_RESOLUTION:
+        shown = repr(resolution) if _is_number(resolution) else _kind(resolution)
+        return f"field resolution: expected an integer from 1 to {MAX_RESOLUTION}, got {shown}"
+    for metric, value in data["metrics"].items():
+        if value is not None and not _is_number(value):
+            return f"metric {metric!r}: expected a number or null, got {_kind(value)}"
+    for key in ("images", "images_used", "instances_used"):
+        value = data["counts"].get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            return f"field counts.{key}: expected an integer, got {_kind(value)}"
+    return None
+
+
 def read_instances(result_file: Path) -> list[dict[str, Any]]:
+    """The per-instance records beside ``result_file``; BadResult when they are not the ones the
+    result was written with (its ``instances_sha256``; older results without it are read as they are)."""
     path = result_file.with_suffix(".jsonl")
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    expected = read_result(result_file).get("instances_sha256")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise BadResult(f"{path}: cannot read the instances file ({e.strerror or e})") from None
+    if expected is not None and sha256_bytes(data) != expected:
+        raise BadResult(f"{path}: not the instances file of {result_file.name} (its sha256 differs from the one the "
+                        "result records: a rerun was interrupted between the two files; rerun to finish it)")
+    return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]

@@ -27,16 +27,27 @@ from typing import Any
 import numpy as np
 
 from tokbench.adapter import Tokenizer, TokenizerInfo
-from tokbench.cache import ReconCache, ReconEntry, RecordCache, content_key, sweep_stale_temp_files
+from tokbench.cache import (
+    ReconCache,
+    ReconEntry,
+    RecordCache,
+    UnsafeCache,
+    check_cache_folder,
+    content_key,
+    sweep_stale_temp_files,
+)
+from tokbench.code_identity import code_identity, reconstruction_path_identity
 from tokbench.data.dataset import Dataset, Sample, resolve_dataset
-from tokbench.data.images import IMAGE_READ_OPTIONS, BadImage, load_rgb
+from tokbench.data.images import IMAGE_READ_LIMITS, IMAGE_READ_OPTIONS, BadImage, load_rgb
 from tokbench.examples import write_examples
+from tokbench.hashing import sha256_bytes
 from tokbench.memory import release_freed_memory
-from tokbench.protocol import Placement, Protocol, to_uint8
+from tokbench.protocol import Placement, Protocol
+from tokbench.reconstruct import CallStats, reconstruct_batch
 from tokbench.registry import SUITES, ModelSpec, build_model, parse_model_spec
-from tokbench.results import SCHEMA, Result, result_path, write_result
+from tokbench.results import SCHEMA, Result, instances_bytes, result_path, write_result
 from tokbench.suite import Item, Skip, Suite
-from tokbench.validate import AdapterError, validate_decode
+from tokbench.validate import AdapterError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 ON_ERROR = ("fail", "skip")
@@ -61,6 +72,8 @@ class RunConfig:
     data_root: str | None = None
     offline: bool = False
     on_error: str = "fail"
+    shared_cache: bool = False  # accept a cache folder other users can write to (see check_cache_folder)
+    allow_partial: bool = False  # run on a registered dataset with fewer/other files than its manifest (recorded)
     suite_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -135,8 +148,13 @@ class Runner:
         root = cache_dir(config.cache_dir)
         self.recon_cache = ReconCache(root)
         self.record_cache = RecordCache(root)
-        self.tokenizer_calls = 0
-        self.tokenizer_seconds = 0.0
+        self.calls = CallStats()
+        self._code: dict[str, Any] = {}
+        self._suite_keys: dict[str, str] = {}  # filled after setup: a suite's identity names its loaded models
+
+    @property
+    def tokenizer_calls(self) -> int:
+        return self.calls.calls
 
     # -- setup -------------------------------------------------------------------------------
     def build(self) -> tuple[ModelSpec, Tokenizer, Dataset, list[Suite]]:
@@ -149,7 +167,7 @@ class Runner:
             raise RunError(f"model {spec.id!r} does not implement the Tokenizer contract: it needs an `info` "
                            "TokenizerInfo and encode/decode methods (subclass tokbench.adapter.Tokenizer)")
         dataset = resolve_dataset(self.config.dataset, self.config.images, self.config.data_root,
-                                  self.config.offline)
+                                  self.config.offline, self.config.allow_partial)
         if self.config.limit is not None:
             dataset.samples = dataset.samples[: self.config.limit]
         suites = [self._build_suite(name, adapter) for name in self.config.suites]
@@ -165,8 +183,22 @@ class Runner:
             options.setdefault("token_layout", adapter.info.token_layout)
         return cls(**options)
 
+    def code(self, adapter: Tokenizer) -> dict[str, Any]:
+        """The adapter's code identity and tokbench's reconstruction path, hashed (see code_identity)."""
+        if not self._code:
+            self._code = {"adapter": code_identity(type(adapter)), "reconstruction": reconstruction_path_identity()}
+        return self._code
+
     def model_key(self, spec: ModelSpec, adapter: Tokenizer) -> str:
-        return content_key("model", spec.id, adapter.info.to_dict(), self.config.precision)
+        code = self.code(adapter)
+        return content_key("model", spec.id, adapter.info.to_dict(), self.config.precision,
+                           code["adapter"]["sha256"], code["reconstruction"]["sha256"])
+
+    def suite_key(self, suite: Suite) -> str:
+        """What a suite's records depend on besides the reconstruction: its identity and its code."""
+        if suite.name not in self._suite_keys:
+            self._suite_keys[suite.name] = content_key(suite.identity(), code_identity(type(suite))["sha256"])
+        return self._suite_keys[suite.name]
 
     # -- main loop ---------------------------------------------------------------------------
     def run(self) -> list[Path]:
@@ -174,6 +206,11 @@ class Runner:
             # torchrun: only rank 0 writes results, so only it takes the output lock (a lock held by a
             # rank waiting at a barrier would deadlock rank 0)
             return self._run()
+        if not self.config.shared_cache:
+            try:
+                check_cache_folder(self.recon_cache.root.parent)
+            except UnsafeCache as e:
+                raise RunError(str(e)) from None
         with output_lock(Path(self.config.output_dir)):
             for folder in (Path(self.config.output_dir), self.recon_cache.root, self.record_cache.root):
                 sweep_stale_temp_files(folder)
@@ -271,9 +308,11 @@ class Runner:
                                    "total_s": time.perf_counter() - t0})
             path = result_path(Path(cfg.output_dir), spec.id, dataset.name, suite.name, resolution)
             try:
-                write_result(path, result, records[suite.name])
+                # examples first, the result file last: it is the one that says a run finished
                 write_examples(path, suite, records[suite.name],
-                               lambda image_id: self._reload_item(seen.get(image_id), size, resolution, mkey))
+                               lambda image_id: self._reload_item(seen.get(image_id), size, resolution, mkey),
+                               sha256_bytes(instances_bytes(records[suite.name])))
+                write_result(path, result, records[suite.name])
             except OSError as e:
                 raise RunError(f"cannot write the result {path}: {e.strerror or e} (results already written "
                                "are intact; the cache keeps all finished work, rerun to resume)") from e
@@ -340,7 +379,9 @@ class Runner:
                 todo.append(prep)
         if todo:
             try:
-                for prep, entry in zip(todo, self._call_adapter(adapter, todo, device), strict=True):
+                entries_new = reconstruct_batch(adapter, [p.canvas for p in todo], [p.sample.image_id for p in todo],
+                                                device, self.config.precision, self.calls)
+                for prep, entry in zip(todo, entries_new, strict=True):
                     self._cache_write(self.recon_cache.put, prep.key, entry)
                     entries[prep.key] = entry
             except AdapterError as e:
@@ -350,61 +391,18 @@ class Runner:
                     skipped.append({"image": prep.sample.image_id, "reason": f"adapter error: {e.check}"})
         return entries
 
-    def _call_adapter(self, adapter: Tokenizer, todo: list[Prepared], device: str) -> list[ReconEntry]:
-        import torch
-
-        ids = [p.sample.image_id for p in todo]
-        x = torch.from_numpy(np.stack([p.canvas for p in todo])).permute(0, 3, 1, 2).float().div(255.0)
+    def _cache_write(self, put: Callable[[str, Any], Any], key: str, value: Any) -> Any:
         try:
-            if device.startswith("cuda"):
-                x = x.pin_memory()  # page-locked, so the copy below overlaps with host work
-            x = x.to(device, non_blocking=True)
-            t = time.perf_counter()
-            with self._autocast(device), torch.no_grad():
-                self.tokenizer_calls += 1
-                encoded = adapter.encode(x)
-                out = adapter.decode(encoded)
-            self.tokenizer_seconds += time.perf_counter() - t
-        except torch.cuda.OutOfMemoryError:
-            if len(todo) == 1:
-                raise AdapterError(adapter.info.name, "out of memory with batch size 1", ids) from None
-            torch.cuda.empty_cache()
-            half = len(todo) // 2
-            return (self._call_adapter(adapter, todo[:half], device)
-                    + self._call_adapter(adapter, todo[half:], device))
-        except AdapterError:
-            raise
-        except Exception as e:
-            raise AdapterError(adapter.info.name, f"raised {type(e).__name__}: {e}", ids) from e
-        out = validate_decode(adapter.info.name, out, tuple(x.shape), ids)
-        recon = to_uint8(out)
-        codes = [c.detach().to("cpu").numpy() for c in encoded.code_levels()]
-        bits = encoded.bits.detach().to("cpu").double().numpy() if encoded.bits is not None else None
-        entries = []
-        for i in range(len(todo)):
-            per_image = [c[i] for c in codes] if codes else None
-            entries.append(ReconEntry(recon[i], per_image, float(bits[i]) if bits is not None else None))
-        return entries
-
-    def _cache_write(self, put: Callable[[str, Any], None], key: str, value: Any) -> None:
-        try:
-            put(key, value)
+            return put(key, value)
         except OSError as e:
             raise RunError(f"cannot write to the cache {self.recon_cache.root.parent}: {e.strerror or e} "
                            "(finished work is kept; free space or pass --cache-dir, then rerun to resume)") from e
 
-    def _autocast(self, device: str) -> Any:
-        import torch
-
-        if self.config.precision == "fp32":
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self.config.precision == "bf16" else torch.float16
-        return torch.autocast(device_type=device.split(":")[0], dtype=dtype)
-
     def _score(self, suite: Suite, items: list[tuple[Item, str]], sink: list[dict[str, Any]]) -> None:
         kind = suite.annotation_kind
         relevant = [(it, k) for it, k in items if kind is None or kind in it.annotations]
-        keys = [content_key("records", k, suite.identity()) for _, k in relevant]
+        suite_key = self.suite_key(suite)
+        keys = [content_key("records", k, suite_key) for _, k in relevant]
         cached = [self.record_cache.get(k) for k in keys]
         missing = [i for i, c in enumerate(cached) if c is None]
         if suite.needs_codes and missing:
@@ -422,8 +420,8 @@ class Runner:
             for i, recs in zip(missing, fresh, strict=True):
                 for r in recs:
                     r.setdefault("image_id", relevant[i][0].image_id)
-                self._cache_write(self.record_cache.put, keys[i], recs)
-                cached[i] = recs
+                # what the cache returns, not the fresh objects: a resumed run then sees exactly the same records
+                cached[i] = self._cache_write(self.record_cache.put, keys[i], recs)
         for recs in cached:
             sink.extend(recs or [])
 
@@ -442,8 +440,9 @@ class Runner:
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             tokbench={"version": _version("tokbench"), "git_hash": _git_hash()},
             model={"spec": cfg.model, "id": spec.id, "key": self.model_key(spec, adapter),
-                   "info": adapter.info.to_dict()},
-            suite={"name": suite.name, "version": suite.version, "options": suite.options},
+                   "info": adapter.info.to_dict(), "code": self.code(adapter)},
+            suite={"name": suite.name, "version": suite.version, "options": suite.options,
+                   "code": code_identity(type(suite))},
             dataset={"name": dataset.name, "identity": dataset.identity, "limit": cfg.limit},
             resolution=resolution,
             canvas_size=size,
@@ -460,9 +459,10 @@ class Runner:
             run={"device": cfg.device or default_device(), "precision": cfg.precision,
                  "world_size": int(os.environ.get("WORLD_SIZE", "1")),
                  "batch_size": cfg.batch_size, "seed": cfg.seed, "on_error": cfg.on_error,
-                 "tokenizer_calls": self.tokenizer_calls},
+                 "tokenizer_calls": self.calls.calls, "shared_cache": cfg.shared_cache,
+                 "image_limits": IMAGE_READ_LIMITS},
             environment=_environment(),
-            timings={**timings, "tokenizer_s": self.tokenizer_seconds},
+            timings={**timings, "tokenizer_s": self.calls.seconds},
             cache={"recon": self.recon_cache.stats.to_dict(), "records": self.record_cache.stats.to_dict()},
         )
 

@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import pickle
 import sys
 import warnings
 from collections.abc import Iterator
@@ -629,12 +630,13 @@ def short_error(e: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> Any:
+def load_checkpoint(path: str | os.PathLike[str], trust_pickle: bool = False) -> Any:
     """Load a checkpoint file onto the CPU (``.safetensors``, else ``torch.load``).
 
-    ``torch.load`` first runs with ``weights_only=True``; checkpoints that pickle Python
-    objects (Lightning hyper-parameters, argparse namespaces) are retried with
-    ``weights_only=False``, which runs code from the file: only pass files you trust.
+    ``torch.load`` runs with ``weights_only=True``, which reads tensors and plain containers only.
+    A checkpoint that pickles Python objects (Lightning hyper-parameters, argparse namespaces) is
+    refused with a message, unless ``trust_pickle`` is set: full unpickling runs code from the
+    file, so it is never a silent fallback.
     """
     import torch
 
@@ -644,16 +646,27 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Any:
 
         return load_file(str(path))
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError as e:
-        if "mmap" in str(e) or "zip" in str(e).lower():  # legacy (non-zip) files cannot be mmapped
-            try:
-                return torch.load(path, map_location="cpu", weights_only=True)
-            except Exception:
-                pass
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as e:
+            if "mmap" not in str(e) and "zip" not in str(e).lower():
+                raise
+            return torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) files: no mmap
+    except pickle.UnpicklingError as e:
+        if not trust_pickle:
+            raise WeightsUnavailable(
+                f"{path} pickles Python objects besides its weights{_pickled_global(e)}; loading it runs code from "
+                "the file. If you trust the file, pass trust_pickle=true in the model options "
+                "(e.g. --model NAME:trust_pickle=true,...)") from None
         return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception:
-        return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def _pickled_global(e: BaseException) -> str:
+    """`` (argparse.Namespace)`` from torch's refusal message, when it names the global."""
+    import re
+
+    found = re.search(r"GLOBAL ([\w.]+)", str(e))
+    return f" ({found.group(1)})" if found else ""
 
 
 DEFAULT_KEYS = ("ema", "model", "state_dict")
@@ -705,10 +718,13 @@ def _looks_like_state_dict(d: dict[str, Any]) -> bool:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file, cached by (path, size, mtime) in memory and under the cache dir."""
+    """sha256 of a file, cached by (path, inode, size, mtime, ctime) in memory and under the cache dir.
+
+    ctime is in the key because a same-size edit can keep its mtime (``touch -r``, ``cp -p``, a
+    restored backup) but always moves ctime, which no user call can set back."""
     p = Path(path).resolve()
     st = p.stat()
-    key = f"{p}|{st.st_size}|{st.st_mtime_ns}"
+    key = f"{p}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
     if key in _sha_memory:
         return _sha_memory[key]
     store = _sha_store()

@@ -15,7 +15,6 @@ FID network) has no 1008-way classifier, so its logits are zero; see :func:`ince
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -62,16 +61,21 @@ class GaussianStats:
         return acc.stats()
 
     def to_bytes(self) -> bytes:
-        buf = io.BytesIO()
-        np.savez(buf, mu=self.mu, sigma=self.sigma, n=np.int64(self.n))
-        return buf.getvalue()
+        from tokbench.cache import pack_arrays
+
+        return pack_arrays({"mu": self.mu, "sigma": self.sigma, "n": np.int64(self.n)})
 
     @classmethod
     def from_bytes(cls, data: bytes) -> GaussianStats:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            mu, sigma, n = z["mu"], z["sigma"], int(z["n"])
+        """Statistics from :meth:`to_bytes`; ValueError when damaged (checksum, shapes, non-finite)."""
+        from tokbench.cache import unpack_arrays
+
+        z = unpack_arrays(data)
+        mu, sigma, n = z["mu"], z["sigma"], int(z["n"])
         if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]) or n < 2:
             raise ValueError(f"bad statistics: mu {mu.shape}, sigma {sigma.shape}, n {n}")
+        if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+            raise ValueError("bad statistics: non-finite values")
         return cls(mu.astype(np.float64), sigma.astype(np.float64), n)
 
 
@@ -209,6 +213,7 @@ class ReferenceStatsCache:
         self.root = Path(root)
         self.hits = 0
         self.misses = 0
+        self.damaged = 0
 
     def path(self, key: str) -> Path:
         if not _KEY.fullmatch(key):
@@ -223,6 +228,7 @@ class ReferenceStatsCache:
             return GaussianStats.from_bytes(path.read_bytes())
         except (OSError, ValueError, KeyError, EOFError):
             path.unlink(missing_ok=True)  # damaged entry: recompute
+            self.damaged += 1
             return None
 
     def put(self, key: str, stats: GaussianStats) -> None:
