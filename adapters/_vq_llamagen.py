@@ -11,8 +11,8 @@ from typing import Any
 
 from tokbench.adapters._clone import CloneTokenizer
 
-from tokbench.adapter import Encoded
-from tokbench.upstream import reshape_codes
+from tokbench.families.tensors import reshape_codes
+from tokbench.tokenizer import Encoded
 
 
 class LlamaGenStyle(CloneTokenizer):

@@ -14,13 +14,48 @@ from typing import Any
 
 from tokbench.adapters._clone import Built, CloneTokenizer, load_weights
 
-from tokbench.adapter import Encoded
-from tokbench.upstream import (
-    SourceTree,
-    hub_file,
-    is_offline,
-    reshape_codes,
-    select_state_dict,
+from tokbench.families.catalog import Family, Variant, Weights
+from tokbench.families.hub import hub_file
+from tokbench.families.source import SourceTree
+from tokbench.families.tensors import reshape_codes
+from tokbench.families.weights import select_state_dict
+from tokbench.tokenizer import Encoded
+
+_BOX = "Box links in the README of zhaoyue-zephyrus/bsq-vit; a mirror is huaweilin/bsqvit_256x256"
+_CONFIG = "configs/tokenizer/imagenet_256x256_bsqvit_b{0}g{0}_stylegan_f8_fp16.yaml"
+FAMILY = Family(
+    "bsq-vit",
+    f"{__name__}:BSQViT",
+    "BSQ-ViT binary spherical quantisation (32x32 x 18 bits)",
+    "clone",
+    "discrete",
+    "2d",
+    "[-1,1]",
+    "MIT",
+    {
+        "b18": Variant(
+            "b18",
+            Weights("huaweilin/bsqvit_256x256", "checkpoint.pt", manual=_BOX),
+            downsample=8,
+            codebook_sizes=(2**18,),
+            tokens=(1024,),
+            params="~174M",
+            config=_CONFIG.format(18),
+            extra={"hub_config": "config.yaml"},
+        ),
+        "b36": Variant(
+            "b36",
+            Weights(filename="checkpoint.pt", manual=_BOX),
+            downsample=8,
+            codebook_sizes=(2**36,),
+            tokens=(1024,),
+            params="~174M",
+            config=_CONFIG.format(36),
+        ),
+    },
+    "b18",
+    repo="zhaoyue-zephyrus/bsq-vit",
+    packages=("einops", "yaml"),
 )
 
 
@@ -32,16 +67,10 @@ class BSQViT(CloneTokenizer):
     def _config_file(self, tree: SourceTree) -> Path:
         hub_config = self.variant.extra.get("hub_config")
         if not self.opts["config"] and not self.opts["ckpt"] and hub_config:
-            return hub_file(
-                self.info.name,
-                self.variant.weights,
-                hub_config,
-                self.opts["revision"],
-                is_offline(self.opts["offline"]),
-            )
+            return hub_file(self.info.name, self.variant.weights, hub_config, self.revision, self.offline)
         return self.config_path(tree)
 
-    def _build(self, tree: SourceTree) -> Built:
+    def _build_from(self, tree: SourceTree) -> Built:
         import yaml
 
         bsqvit = tree.import_module("transcoder.models.bsqvit")

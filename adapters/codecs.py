@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, features
 
-from tokbench.adapter import Encoded, Tokenizer, TokenizerInfo
+from tokbench.errors import ConfigError
+from tokbench.tokenizer import Encoded, Tokenizer, TokenizerInfo
 
 # codec -> (Pillow format, Pillow feature, quality range searched for a bpp target)
 _CODECS: dict[str, tuple[str, str, tuple[int, int]]] = {
@@ -31,33 +32,47 @@ class PillowCodec(Tokenizer):
 
     def __init__(self, codec: str, quality: int | None = None, bpp: float | None = None, down: int = 1) -> None:
         if codec not in _CODECS:
-            raise ValueError(f"unknown codec {codec!r}; choose from {', '.join(_CODECS)}")
+            raise ConfigError(f"unknown codec {codec!r}; choose from {', '.join(_CODECS)}")
         fmt, feature, (lo, hi) = _CODECS[codec]
         if not features.check(feature):
-            raise RuntimeError(f"this Pillow build has no {codec} support (features.check({feature!r}) is False); "
-                               "install a Pillow wheel from PyPI")
+            raise RuntimeError(
+                f"this Pillow build has no {codec} support (features.check({feature!r}) is False); "
+                "install a Pillow wheel from PyPI"
+            )
         if quality is not None and bpp is not None:
-            raise ValueError(f"{codec}: give quality= or bpp=, not both")
+            raise ConfigError(f"{codec}: give quality= or bpp=, not both")
         if bpp is not None and bpp <= 0:
-            raise ValueError(f"{codec}: bpp must be > 0, got {bpp}")
+            raise ConfigError(f"{codec}: bpp must be > 0, got {bpp}")
         if quality is not None and not lo <= int(quality) <= hi:
-            raise ValueError(f"{codec}: quality must be in [{lo}, {hi}], got {quality}")
+            raise ConfigError(f"{codec}: quality must be in [{lo}, {hi}], got {quality}")
         if int(down) < 1:
-            raise ValueError(f"{codec}: down must be an integer >= 1, got {down}")
+            raise ConfigError(f"{codec}: down must be an integer >= 1, got {down}")
         self.codec, self.format = codec, fmt
         self.quality = None if bpp is not None else int(quality if quality is not None else _DEFAULT_QUALITY[codec])
         self.bpp, self.down = bpp, int(down)
-        options = {"quality": self.quality, "bpp": bpp, "down": self.down, "down_filter": "lanczos",
-                   "up_filter": "bicubic", "pillow": Image.__version__}
-        self.info = TokenizerInfo(name=codec, family="codec", kind="codec", size_multiple=self.down,
-                                  license="n/a", weights_source="none", options=options)
+        options = {
+            "quality": self.quality,
+            "bpp": bpp,
+            "down": self.down,
+            "down_filter": "lanczos",
+            "up_filter": "bicubic",
+            "pillow": Image.__version__,
+        }
+        self.info = TokenizerInfo(
+            name=codec,
+            family="codec",
+            kind="codec",
+            size_multiple=self.down,
+            license="n/a",
+            weights_source="none",
+            options=options,
+        )
 
     def _encode_one(self, img: Image.Image, quality: int) -> bytes:
         buf = io.BytesIO()
         if self.codec == "jpeg2000":
             # Higher "quality" must mean better everywhere: map it to a smaller compression ratio.
-            img.save(buf, self.format, quality_mode="rates", quality_layers=[float(201 - quality)],
-                     irreversible=True)
+            img.save(buf, self.format, quality_mode="rates", quality_layers=[float(201 - quality)], irreversible=True)
         elif self.codec == "jpeg":
             img.save(buf, self.format, quality=quality, subsampling=2)
         else:
@@ -86,10 +101,11 @@ class PillowCodec(Tokenizer):
         for a in arr:
             img = Image.fromarray(a)
             if self.down > 1:
-                img = img.resize((w // self.down, h // self.down), Image.LANCZOS)
+                img = img.resize((w // self.down, h // self.down), Image.Resampling.LANCZOS)
             if self.bpp is not None:
                 payloads.append(self._search(img, self.bpp * h * w))
             else:
+                assert self.quality is not None  # set whenever bpp is not
                 payloads.append(self._encode_one(img, self.quality))
         bits = torch.tensor([len(p) * 8.0 for p in payloads], dtype=torch.float64)
         return Encoded(bits=bits, meta={"payloads": payloads, "size": (h, w)})
@@ -102,6 +118,6 @@ class PillowCodec(Tokenizer):
         for data in encoded.meta["payloads"]:
             img = Image.open(io.BytesIO(data)).convert("RGB")
             if img.size != (w, h):
-                img = img.resize((w, h), Image.BICUBIC)
+                img = img.resize((w, h), Image.Resampling.BICUBIC)
             out.append(np.asarray(img))
         return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float().div(255.0)

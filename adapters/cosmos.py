@@ -13,8 +13,39 @@ from typing import Any
 
 from tokbench.adapters._clone import Built, CloneTokenizer
 
-from tokbench.adapter import Encoded, WeightsUnavailable
-from tokbench.upstream import DTYPES, SourceTree, hub_file, is_offline
+from tokbench.families.catalog import Family, Variant, Weights, grid_tokens
+from tokbench.families.hub import hub_file
+from tokbench.families.source import SourceTree
+from tokbench.families.tensors import DTYPES
+from tokbench.tokenizer import Encoded, WeightsUnavailable
+
+FAMILY = Family(
+    "cosmos",
+    f"{__name__}:Cosmos",
+    "NVIDIA Cosmos image tokenizers (CI continuous, DI FSQ 64000)",
+    "clone",
+    "discrete",
+    "2d",
+    "[-1,1]",
+    "NVIDIA Open Model License (code Apache-2.0)",
+    {
+        f"{k}{f}x{f}": Variant(
+            f"{k}{f}x{f}",
+            Weights(f"nvidia/Cosmos-0.1-Tokenizer-{k}{f}x{f}", include=("encoder.jit", "decoder.jit")),
+            native_size=None,
+            downsample=f,
+            codebook_sizes=(64000,) if k == "DI" else (),
+            tokens=(grid_tokens(f),) if k == "DI" else (),
+            latent_channels=None if k == "DI" else 16,
+            params="?",
+        )
+        for k in ("CI", "DI")
+        for f in (8, 16)
+    },
+    "DI16x16",
+    repo="NVIDIA/Cosmos-Tokenizer",
+    packages=("loguru", "einops", "mediapy", "numpy"),
+)
 
 
 class Cosmos(CloneTokenizer):
@@ -41,18 +72,13 @@ class Cosmos(CloneTokenizer):
                 )
             return found
         w = self.variant.weights
-        return [
-            hub_file(self.info.name, w, n, self.opts["revision"], is_offline(self.opts["offline"]))
-            for n in names
-        ]
+        return [hub_file(self.info.name, w, n, self.revision, self.offline) for n in names]
 
-    def _build(self, tree: SourceTree) -> Built:
+    def _build_from(self, tree: SourceTree) -> Built:
         lib = tree.import_module("cosmos_tokenizer.image_lib")
         enc, dec = self._files()
         dtype = DTYPES.get(str(self._dtype).replace("torch.", ""), "float32")
-        model = lib.ImageTokenizer(
-            checkpoint_enc=str(enc), checkpoint_dec=str(dec), device=self._device, dtype=dtype
-        )
+        model = lib.ImageTokenizer(checkpoint_enc=str(enc), checkpoint_dec=str(dec), device=self._device, dtype=dtype)
         return Built(model, [enc, dec], None, source=str(enc.parent))
 
     def _encode(self, x: Any) -> Encoded:

@@ -28,59 +28,172 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tokbench.adapter import (
-    Encoded,
-    Tokenizer,
-    TokenizerInfo,
-    WeightsUnavailable,
-    from_model_range,
-    to_model_range,
-)
-from tokbench.upstream import (
-    Family,
-    Variant,
-    check_latent,
-    count_params,
-    family,
-    fetch_command,
-    hub_cached,
-    is_offline,
-    reject_unknown,
-    require_hub,
-    seeded,
-    sha256_files,
-    short_error,
-    torch_dtype,
-    warn_license_once,
-)
+from tokbench.errors import ConfigError
+from tokbench.families.base import Built, FamilyTokenizer
+from tokbench.families.catalog import Family, Variant, Weights
+from tokbench.families.hub import fetch_command, hub_cached, require_hub, short_error
+from tokbench.families.tensors import check_latent, seeded
+from tokbench.tokenizer import Encoded, WeightsUnavailable
 
-ARCH = {
-    "sd-vae": "AutoencoderKL",
-    "sdxl-vae": "AutoencoderKL",
-    "sd3.5-vae": "AutoencoderKL",
-    "flux-vae": "AutoencoderKL",
-    "taesd": "AutoencoderTiny",
-    "taesdxl": "AutoencoderTiny",
-    "dc-ae": "AutoencoderDC",
+
+def _vae(
+    repo: str,
+    channels: int,
+    ds: int = 8,
+    subfolder: str | None = None,
+    gated: bool = False,
+    arch: str = "AutoencoderKL",
+    **kw: Any,
+) -> Variant:
+    """A hub autoencoder: any size that is a multiple of ``ds``; ``arch`` is its diffusers class."""
+    return Variant(
+        repo.split("/")[-1],
+        Weights(repo=repo, subfolder=subfolder, gated=gated),
+        native_size=None,
+        size_multiple=ds,
+        downsample=ds,
+        latent_channels=channels,
+        extra={"arch": arch},
+        **kw,
+    )
+
+
+def _family(
+    name: str,
+    summary: str,
+    license: str,
+    variants: dict[str, Variant],
+    default: str,
+    repo: str = "huggingface/diffusers",
+    noncommercial: bool = False,
+) -> Family:
+    return Family(
+        name,
+        f"{__name__}:DiffusersVAE",
+        summary,
+        "pypi:diffusers",
+        "continuous",
+        "latent",
+        "[-1,1]",
+        license,
+        variants,
+        default,
+        repo=repo,
+        packages=("diffusers",),
+        noncommercial=noncommercial,
+    )
+
+
+_SD3 = "Stability AI Community License"
+_TINY = "AutoencoderTiny"
+_DC = {
+    f"f{f}c{c}-{d}-1.0": _vae(f"mit-han-lab/dc-ae-f{f}c{c}-{d}-1.0-diffusers", c, ds=f, arch="AutoencoderDC")
+    for d in ("in", "mix")
+    for f, c in ((32, 32), (64, 128), (128, 512))
 }
-OPTIONS = [
-    "variant",
-    "path",
-    "ckpt",
-    "config",
-    "revision",
-    "subfolder",
-    "offline",
-    "latent",
-    "seed",
-    "input_range",
-    "latent_bits",
-]
+_DC["f32c32-sana-1.0"] = _vae("mit-han-lab/dc-ae-f32c32-sana-1.0-diffusers", 32, ds=32, arch="AutoencoderDC")
+# one adapter class, one row per family
+FAMILIES = (
+    _family(
+        "sd-vae",
+        "Stable Diffusion 1.x VAE (AutoencoderKL f8c4)",
+        "MIT",
+        {
+            "mse": _vae("stabilityai/sd-vae-ft-mse", 4, params="84M"),
+            "ema": _vae("stabilityai/sd-vae-ft-ema", 4, params="84M"),
+        },
+        "mse",
+    ),
+    _family(
+        "sdxl-vae",
+        "SDXL VAE (AutoencoderKL f8c4)",
+        "MIT",
+        {
+            "base": _vae("stabilityai/sdxl-vae", 4, params="84M"),
+            "fp16-fix": _vae("madebyollin/sdxl-vae-fp16-fix", 4, params="84M"),
+        },
+        "base",
+    ),
+    _family(
+        "sd3.5-vae",
+        "SD3 / SD3.5 VAE (AutoencoderKL f8c16)",
+        _SD3,
+        {
+            "large": _vae("stabilityai/stable-diffusion-3.5-large", 16, subfolder="vae", gated=True, params="84M"),
+            "medium": _vae("stabilityai/stable-diffusion-3.5-medium", 16, subfolder="vae", gated=True, params="84M"),
+            "sd3-medium": _vae(
+                "stabilityai/stable-diffusion-3-medium-diffusers", 16, subfolder="vae", gated=True, params="84M"
+            ),
+        },
+        "large",
+        noncommercial=True,
+    ),
+    _family(
+        "flux-vae",
+        "FLUX.1 VAE (AutoencoderKL f8c16)",
+        "Apache-2.0",
+        {
+            "dev": _vae(
+                "black-forest-labs/FLUX.1-dev",
+                16,
+                subfolder="vae",
+                gated=True,
+                license="FLUX.1 [dev] Non-Commercial License",
+                params="84M",
+            ),
+            "schnell": _vae("black-forest-labs/FLUX.1-schnell", 16, subfolder="vae", params="84M"),
+        },
+        "dev",
+    ),
+    _family(
+        "taesd",
+        "Tiny AutoEncoder for SD (AutoencoderTiny)",
+        "MIT",
+        {
+            "sd": _vae("madebyollin/taesd", 4, arch=_TINY, params="2.4M"),
+            "sd3": _vae("madebyollin/taesd3", 16, arch=_TINY, params="2.4M"),
+            "flux": _vae("madebyollin/taef1", 16, arch=_TINY, params="2.4M"),
+        },
+        "sd",
+        repo="madebyollin/taesd",
+    ),
+    _family(
+        "taesdxl",
+        "Tiny AutoEncoder for SDXL (AutoencoderTiny)",
+        "MIT",
+        {"sdxl": _vae("madebyollin/taesdxl", 4, arch=_TINY, params="2.4M")},
+        "sdxl",
+        repo="madebyollin/taesd",
+    ),
+    _family(
+        "dc-ae",
+        "Deep Compression AutoEncoder (AutoencoderDC)",
+        "Apache-2.0",
+        _DC,
+        "f32c32-sana-1.0",
+        repo="mit-han-lab/efficientvit",
+    ),
+)
 WEIGHT_FILES = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
 
 
-class DiffusersVAE(Tokenizer):
-    """One adapter for every diffusers autoencoder family in :data:`ARCH`."""
+class DiffusersVAE(FamilyTokenizer):
+    """One adapter for every diffusers autoencoder family of :data:`FAMILIES`."""
+
+    family_name = "sd-vae"
+    options = (
+        "variant",
+        "path",
+        "ckpt",
+        "config",
+        "revision",
+        "subfolder",
+        "offline",
+        "latent",
+        "seed",
+        "input_range",
+        "latent_bits",
+    )
 
     def __init__(
         self,
@@ -98,26 +211,18 @@ class DiffusersVAE(Tokenizer):
         latent_bits: int = 16,
         **unknown: Any,
     ) -> None:
-        self.fam: Family = family(family_name)
-        reject_unknown(self.fam.name, unknown, OPTIONS)
+        super().__init__(family_name, variant, revision, offline, **unknown)
         if input_range not in ("standard", "paper"):
-            raise ValueError(
-                f"{self.fam.name}: input_range must be 'standard' or 'paper', got {input_range!r}"
-            )
-        self.arch = ARCH[self.fam.name]
-        self.variant: Variant = self.fam.variant(variant)
+            raise ConfigError(f"{self.fam.name}: input_range must be 'standard' or 'paper', got {input_range!r}")
+        self.arch = str(self.variant.extra.get("arch", "AutoencoderKL"))
         paper = input_range == "paper"
         self.latent = check_latent(self.fam.name, latent or ("sample" if paper else "mode"))
         if self.latent == "sample" and self.arch != "AutoencoderKL":
-            raise ValueError(
-                f"{self.fam.name}: {self.arch} is deterministic; latent=sample needs a KL posterior"
-            )
+            raise ConfigError(f"{self.fam.name}: {self.arch} is deterministic; latent=sample needs a KL posterior")
         self.model_range = "[0,1]" if paper else "[-1,1]"
         self.seed, self.latent_bits = int(seed), int(latent_bits)
         self.path, self.config = path or ckpt, config
-        self.revision = None if revision is None else str(revision)  # "1234" arrives as an int
         self.subfolder = subfolder if subfolder is not None else self.variant.weights.subfolder
-        self.offline = offline
         v = self.variant
         options = {
             "variant": v.name,
@@ -132,20 +237,7 @@ class DiffusersVAE(Tokenizer):
             options["revision"] = revision
         if config is not None:
             options["config"] = config if isinstance(config, str) else "inline"
-        self.info = TokenizerInfo(
-            name=f"{self.fam.name}-{v.name}",
-            family=self.fam.name,
-            kind="continuous",
-            native_size=None,
-            size_multiple=v.size_multiple,
-            token_layout="latent",
-            downsample=v.downsample,
-            license=self.fam.license_of(v),
-            weights_source=self._source_text(),
-            options=options,
-        )
-        self._model: Any = None
-        self._device, self._dtype = "cpu", None
+        self.info = self._row_info(options, weights_source=self._source_text())
 
     def _source_text(self) -> str:
         if self.config is not None:
@@ -165,7 +257,7 @@ class DiffusersVAE(Tokenizer):
             ) from None
         return getattr(diffusers, self.arch)
 
-    def _build(self) -> tuple[Any, list[Path]]:
+    def _build(self) -> Built:
         cls = self._cls()
         if self.config is not None:
             cfg = self.config
@@ -173,15 +265,11 @@ class DiffusersVAE(Tokenizer):
                 cfg = json.loads(Path(cfg).expanduser().read_text())
             with seeded(self.seed):
                 model = cls.from_config({k: v for k, v in cfg.items() if not k.startswith("_")})
-            return model, []
+            return Built(model, random_init=True)
         if self.path:
             root = Path(self.path).expanduser()
             sub = self.subfolder
-            if (
-                sub is None
-                and not (root / "config.json").exists()
-                and (root / "vae" / "config.json").exists()
-            ):
+            if sub is None and not (root / "config.json").exists() and (root / "vae" / "config.json").exists():
                 sub = "vae"
             if not (root / (sub or "") / "config.json").is_file():
                 raise WeightsUnavailable(
@@ -191,15 +279,15 @@ class DiffusersVAE(Tokenizer):
                 )
             model = self._from_pretrained(cls, str(root), sub, None, True)
             folder = root / (sub or "")
-            return model, [p for p in folder.iterdir() if p.name.startswith("diffusion_pytorch_model")]
+            return Built(model, [p for p in folder.iterdir() if p.name.startswith("diffusion_pytorch_model")])
         w = self.variant.weights
-        model = self._from_pretrained(cls, w.repo, self.subfolder, self.revision, is_offline(self.offline))
+        model = self._from_pretrained(cls, w.repo, self.subfolder, self.revision, self.offline)
         files = [
             p
             for f in WEIGHT_FILES
             if (p := hub_cached(replace(w, subfolder=self.subfolder), f, self.revision)) is not None
         ]
-        return model, files[:1]
+        return Built(model, files[:1])
 
     def _from_pretrained(
         self, cls: Any, where: str | None, subfolder: str | None, revision: str | None, local_only: bool
@@ -232,30 +320,19 @@ class DiffusersVAE(Tokenizer):
                     f"{self.info.name}: {what} could not be loaded ({short_error(e)}). {fix}"
                 ) from None
 
-    def load(self, device: str = "cpu", dtype: str = "fp32") -> None:
+    def _built_info(self, built: Built) -> dict[str, Any]:
+        ds = self._downsample(built.model)
+        return {"downsample": ds, "size_multiple": ds}
+
+    def _place(self) -> None:
         import torch
 
-        if self._model is None:
-            model, files = self._build()
-            self._model = model.eval().requires_grad_(False)
-            ds = self._downsample(model)
-            self.info = replace(
-                self.info,
-                params=count_params(model),
-                weights_sha256=sha256_files(files),
-                downsample=ds,
-                size_multiple=ds,
-            )
-            if self.config is None:  # random weights carry no licence
-                warn_license_once(self.info.name, self.info.license, self.fam.noncommercial)
-        want = torch_dtype(dtype)
-        if want == torch.float16 and getattr(self._model.config, "force_upcast", False):
-            want = torch.float32  # these VAEs overflow in fp16 (SDXL); diffusers upcasts them too
+        if self._dtype == torch.float16 and getattr(self._model.config, "force_upcast", False):
+            self._dtype = torch.float32  # these VAEs overflow in fp16 (SDXL); diffusers upcasts them too
             self.info = replace(self.info, options={**self.info.options, "upcast": True})
-        self._device, self._dtype = device, want
-        if self._model.dtype != want:  # diffusers warns on any dtype .to(), even a no-op one
-            self._model.to(dtype=want)
-        self._model.to(device)
+        if self._model.dtype != self._dtype:  # diffusers warns on any dtype .to(), even a no-op one
+            self._model.to(dtype=self._dtype)
+        self._model.to(self._device)
 
     def _downsample(self, model: Any) -> int:
         cfg = model.config
@@ -263,42 +340,26 @@ class DiffusersVAE(Tokenizer):
         return 2 ** (len(blocks) - 1) if blocks else int(self.variant.size_multiple)
 
     # -- the contract ---------------------------------------------------------------------------
-    def encode(self, images: Any) -> Encoded:
+    def _encode(self, x: Any) -> Encoded:
         import torch
 
-        if self._model is None:
-            self.load(self._device)
-        m = self.info.size_multiple
-        if images.shape[-1] % m or images.shape[-2] % m:
-            raise ValueError(
-                f"{self.info.name} needs sides that are multiples of {m}, got "
-                f"{images.shape[-2]}x{images.shape[-1]}"
-            )
-        x = to_model_range(images, self.model_range).to(self._device, self._dtype)
-        with torch.no_grad():
-            out = self._model.encode(x)
-            if self.arch == "AutoencoderKL":
-                dist = out.latent_dist
-                if self.latent == "sample":
-                    gen = torch.Generator(device=x.device).manual_seed(self.seed)
-                    z = dist.sample(generator=gen)
-                else:
-                    z = dist.mode()
-            elif self.arch == "AutoencoderTiny":
-                z = out.latents
+        out = self._model.encode(x)
+        if self.arch == "AutoencoderKL":
+            dist = out.latent_dist
+            if self.latent == "sample":
+                gen = torch.Generator(device=x.device).manual_seed(self.seed)
+                z = dist.sample(generator=gen)
             else:
-                z = out.latent
+                z = dist.mode()
+        elif self.arch == "AutoencoderTiny":
+            z = out.latents
+        else:
+            z = out.latent
         per_image = z[0].numel()
         bits = None
         if self.latent_bits > 0:
             bits = torch.full((z.shape[0],), float(per_image * self.latent_bits), dtype=torch.float64)
         return Encoded(latents=z, bits=bits, meta={"latent": self.latent, "latent_shape": list(z.shape[1:])})
 
-    def decode(self, encoded: Encoded) -> Any:
-        import torch
-
-        if self._model is None:
-            self.load(self._device)
-        with torch.no_grad():
-            out = self._model.decode(encoded.latents.to(self._device, self._dtype)).sample
-        return from_model_range(out.float(), self.model_range)
+    def _decode(self, encoded: Encoded) -> Any:
+        return self._model.decode(encoded.latents.to(self._device, self._dtype)).sample

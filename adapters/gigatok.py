@@ -10,7 +10,42 @@ from __future__ import annotations
 from tokbench.adapters._clone import Built
 from tokbench.adapters._vq_llamagen import LlamaGenStyle
 
-from tokbench.upstream import SourceTree, select_state_dict
+from tokbench.families.catalog import Family, Variant, Weights
+from tokbench.families.source import SourceTree
+from tokbench.families.weights import CheckpointMismatch, select_state_dict
+
+_DRIVE = "Google Drive only: download from the links in the README of SilentView/GigaTok"
+FAMILY = Family(
+    "gigatok",
+    f"{__name__}:GigaTok",
+    "GigaTok 1-D ViT VQ tokenizers (256 ordered tokens, 14 bits)",
+    "clone",
+    "discrete",
+    "1d",
+    "[-1,1]",
+    "MIT",
+    {
+        name: Variant(
+            name,
+            Weights(filename=file, manual=_DRIVE),
+            codebook_sizes=(16384,),
+            tokens=(256,),
+            downsample=None,
+            config=f"configs/vq/{cfg}.yaml",
+            params=params,
+        )
+        for name, file, cfg, params in (
+            ("SS", "VQ_SS256_e100.pt", "VQ_SS256", "136M"),
+            ("SB", "VQ_SB256_e200.pt", "VQ_SB256", "232M"),
+            ("BL", "VQ_BL256_e200.pt", "VQ_BL256", "622M"),
+            ("BL-dino", "VQ_BL256_dino_disc.pt", "VQ_BL256_dino_disc", "622M"),
+            ("XLXXL", "VQ_XLXXL256_e300.pt", "VQ_XLXXL256", "2.9B"),
+        )
+    },
+    "BL",
+    repo="SilentView/GigaTok",
+    packages=("einops", "yaml", "timm", "torchvision"),
+)
 
 
 class GigaTok(LlamaGenStyle):
@@ -19,7 +54,7 @@ class GigaTok(LlamaGenStyle):
     family_name = "gigatok"
     one_d = True
 
-    def _build(self, tree: SourceTree) -> Built:
+    def _build_from(self, tree: SourceTree) -> Built:
         import yaml
 
         path = self.weights_path()  # first: the Drive-only file is the piece most often missing
@@ -31,5 +66,5 @@ class GigaTok(LlamaGenStyle):
         try:
             init.custom_load(model, state)  # upstream: non-strict, raises on missing keys
         except KeyError as e:
-            raise ValueError(f"{self.info.name}: {path} does not fit {self.variant.config}: {e}") from None
+            raise CheckpointMismatch(f"{self.info.name}: {path} does not fit {self.variant.config}: {e}") from None
         return Built(model, [path], key, source=str(path))

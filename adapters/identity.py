@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tokbench.adapter import Encoded, Tokenizer, TokenizerInfo
+from tokbench.errors import ConfigError
+from tokbench.tokenizer import Encoded, Tokenizer, TokenizerInfo
 
 
 class Identity(Tokenizer):
@@ -15,9 +16,15 @@ class Identity(Tokenizer):
 
     def __init__(self, **options: Any) -> None:
         if options:
-            raise ValueError(f"identity takes no options, got {', '.join(options)}")
-        self.info = TokenizerInfo(name="identity", family="identity", kind="identity",
-                                  license="n/a", weights_source="none", options={"report_as": "Resize"})
+            raise ConfigError(f"identity takes no options, got {', '.join(options)}")
+        self.info = TokenizerInfo(
+            name="identity",
+            family="identity",
+            kind="identity",
+            license="n/a",
+            weights_source="none",
+            options={"report_as": "Resize"},
+        )
 
     def encode(self, images: Any) -> Encoded:
         return Encoded(latents=images)

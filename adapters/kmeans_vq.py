@@ -16,11 +16,21 @@ from typing import Any
 
 import numpy as np
 
-from tokbench.adapter import Encoded, Tokenizer, TokenizerInfo, nominal_bits
+from tokbench.errors import ConfigError
+from tokbench.tokenizer import Encoded, Tokenizer, TokenizerInfo, nominal_bits
 
 TRAINING_SETS = {
-    "skimage": ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field",
-                "camera", "page", "text"),
+    "skimage": (
+        "astronaut",
+        "coffee",
+        "chelsea",
+        "rocket",
+        "immunohistochemistry",
+        "hubble_deep_field",
+        "camera",
+        "page",
+        "text",
+    ),
 }
 _VERSION = "1"
 
@@ -29,7 +39,7 @@ def _training_images(name: str) -> list[np.ndarray]:
     import skimage.data
 
     if name not in TRAINING_SETS:
-        raise ValueError(f"unknown kmeans-vq training set {name!r}; choose from {', '.join(TRAINING_SETS)}")
+        raise ConfigError(f"unknown kmeans-vq training set {name!r}; choose from {', '.join(TRAINING_SETS)}")
     images = []
     for loader in TRAINING_SETS[name]:
         img = getattr(skimage.data, loader)()
@@ -45,15 +55,16 @@ def _patches(img: np.ndarray, p: int) -> np.ndarray:
     return x.reshape(-1, p * p * 3).astype(np.float32) / 255.0
 
 
-def train_codebook(images: list[np.ndarray], p: int, k: int, seed: int, iters: int,
-                   max_patches: int = 40_000) -> np.ndarray:
+def train_codebook(
+    images: list[np.ndarray], p: int, k: int, seed: int, iters: int, max_patches: int = 40_000
+) -> np.ndarray:
     """k-means over patches: ``[K, p*p*3]`` float32 codebook in [0,1]."""
     rng = np.random.default_rng(seed)
     data = np.concatenate([_patches(img, p) for img in images])
     if len(data) > max_patches:
         data = data[rng.choice(len(data), max_patches, replace=False)]
     if len(data) < k:
-        raise ValueError(f"kmeans-vq: only {len(data)} training patches for K={k}")
+        raise ConfigError(f"kmeans-vq: only {len(data)} training patches for K={k}")
     sq = (data**2).sum(1)
     # k-means++ seeding
     centers = [data[rng.integers(len(data))]]
@@ -77,22 +88,44 @@ def train_codebook(images: list[np.ndarray], p: int, k: int, seed: int, iters: i
 class KMeansVQ(Tokenizer):
     """Patch k-means tokenizer: ``p`` patch size, ``K`` codebook size."""
 
-    def __init__(self, p: int = 8, K: int = 256, seed: int = 0, iters: int = 15, train: str = "skimage",
-                 cache_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        p: int = 8,
+        K: int = 256,
+        seed: int = 0,
+        iters: int = 15,
+        train: str = "skimage",
+        cache_dir: str | None = None,
+    ) -> None:
         if p < 1 or K < 2:
-            raise ValueError(f"kmeans-vq: need p >= 1 and K >= 2, got p={p}, K={K}")
+            raise ConfigError(f"kmeans-vq: need p >= 1 and K >= 2, got p={p}, K={K}")
         self.p, self.k = int(p), int(K)
-        recipe = {"version": _VERSION, "p": self.p, "K": self.k, "seed": seed, "iters": iters, "train": train,
-                  "images": list(TRAINING_SETS.get(train, ()))}
+        recipe = {
+            "version": _VERSION,
+            "p": self.p,
+            "K": self.k,
+            "seed": seed,
+            "iters": iters,
+            "train": train,
+            "images": list(TRAINING_SETS.get(train, ())),
+        }
         self.codebook = self._load_or_train(recipe, cache_dir)
         sha = hashlib.sha256(self.codebook.tobytes()).hexdigest()
         self._torch_codebook: Any = None
         self.info = TokenizerInfo(
-            name="kmeans-vq", family="kmeans-vq", kind="discrete", size_multiple=self.p,
-            codebook_sizes=(self.k,), token_layout="2d", downsample=self.p, params=int(self.codebook.size),
+            name="kmeans-vq",
+            family="kmeans-vq",
+            kind="discrete",
+            size_multiple=self.p,
+            codebook_sizes=(self.k,),
+            token_layout="2d",
+            downsample=self.p,
+            params=int(self.codebook.size),
             license="MIT (trained on scikit-image sample images)",
             weights_source=f"trained at first use from skimage.data ({train}), seed {seed}",
-            weights_sha256=sha, options=recipe)
+            weights_sha256=sha,
+            options=recipe,
+        )
 
     @staticmethod
     def _load_or_train(recipe: dict[str, Any], cache_dir: str | None) -> np.ndarray:
@@ -107,8 +140,9 @@ class KMeansVQ(Tokenizer):
                     return cb
             except (ValueError, OSError):
                 pass  # a damaged cache file is retrained below
-        cb = train_codebook(_training_images(recipe["train"]), recipe["p"], recipe["K"], recipe["seed"],
-                            recipe["iters"])
+        cb = train_codebook(
+            _training_images(recipe["train"]), recipe["p"], recipe["K"], recipe["seed"], recipe["iters"]
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with tmp.open("wb") as f:
@@ -134,8 +168,7 @@ class KMeansVQ(Tokenizer):
         # argmin of squared distance; the |x|^2 term is constant per row and dropped
         scores = flat @ cb.T * -2.0 + (cb**2).sum(1)
         idx = scores.argmin(-1).reshape(b, h // p, w // p)
-        bits = torch.full((b,), nominal_bits(self.info.codebook_sizes, [(h // p) * (w // p)]),
-                          dtype=torch.float64)
+        bits = torch.full((b,), nominal_bits(self.info.codebook_sizes, [(h // p) * (w // p)]), dtype=torch.float64)
         return Encoded(codes=idx, bits=bits)
 
     def decode(self, encoded: Encoded) -> Any:

@@ -10,7 +10,44 @@ from __future__ import annotations
 from tokbench.adapters._clone import Built
 from tokbench.adapters._vq_llamagen import LlamaGenStyle
 
-from tokbench.upstream import SourceTree, select_state_dict
+from tokbench.families.catalog import Family, Variant, Weights, grid_tokens
+from tokbench.families.source import SourceTree
+from tokbench.families.weights import select_state_dict
+
+
+def _variant(arch: str, repo: str, file: str, ds: int, params: str) -> Variant:
+    # fully convolutional: any multiple of ds; tokens counted at 256x256
+    return Variant(
+        arch,
+        Weights(repo, file),
+        native_size=None,
+        size_multiple=ds,
+        downsample=ds,
+        codebook_sizes=(16384,),
+        tokens=(grid_tokens(ds),),
+        params=params,
+        extra={"model": arch},
+    )
+
+
+FAMILY = Family(
+    "llamagen",
+    f"{__name__}:LlamaGen",
+    "LlamaGen VQGAN (conv, 16384 codes)",
+    "clone",
+    "discrete",
+    "2d",
+    "[-1,1]",
+    "MIT",
+    {
+        "VQ-16": _variant("VQ-16", "FoundationVision/LlamaGen", "vq_ds16_c2i.pt", 16, "72M"),
+        "VQ-16-t2i": _variant("VQ-16", "peizesun/llamagen_t2i", "vq_ds16_t2i.pt", 16, "72M"),
+        "VQ-8": _variant("VQ-8", "FoundationVision/LlamaGen", "vq_ds8_c2i.pt", 8, "70M"),
+    },
+    "VQ-16",
+    repo="FoundationVision/LlamaGen",
+    packages=(),
+)
 
 
 class LlamaGen(LlamaGenStyle):
@@ -19,7 +56,7 @@ class LlamaGen(LlamaGenStyle):
     family_name = "llamagen"
     extra_options = {"codebook_size": 16384, "codebook_embed_dim": 8}
 
-    def _build(self, tree: SourceTree) -> Built:
+    def _build_from(self, tree: SourceTree) -> Built:
         vq = tree.import_module("tokenizer.tokenizer_image.vq_model")
         arch = self.variant.extra.get("model", self.variant.name)
         model = vq.VQ_models[arch](

@@ -11,8 +11,50 @@ from typing import Any
 
 from tokbench.adapters._clone import Built, CloneTokenizer
 
-from tokbench.adapter import Encoded
-from tokbench.upstream import SourceTree, reshape_codes, select_state_dict
+from tokbench.families.catalog import Family, Variant, Weights
+from tokbench.families.source import SourceTree
+from tokbench.families.tensors import reshape_codes
+from tokbench.families.weights import select_state_dict
+from tokbench.tokenizer import Encoded
+
+# variant -> (hub repo, file, config in the clone, bits per token)
+_VARIANTS = {
+    f"maskbit-{b}bit": (
+        f"markweber/maskbit_tokenizer_{b}bit",
+        f"maskbit_tokenizer_{b}bit.bin",
+        f"configs/tokenizer/maskbit_tokenizer_{b}bit.yaml",
+        b,
+    )
+    for b in (10, 12, 14, 16, 18)
+}
+_VARIANTS.update(
+    {
+        f"vqgan-plus-{b}bit": (
+            f"markweber/vqgan_plus_{n}",
+            f"vqgan_plus_{n}.bin",
+            f"configs/tokenizer/vqgan_plus_{b}bit.yaml",
+            b,
+        )
+        for b, n in ((10, "paper"), (12, "12bit"))
+    }
+)
+FAMILY = Family(
+    "maskbit",
+    f"{__name__}:MaskBiT",
+    "MaskBiT / VQGAN+ conv tokenizers (LFQ bit tokens or VQ)",
+    "clone",
+    "discrete",
+    "2d",
+    "[0,1]",
+    "Apache-2.0",
+    {
+        n: Variant(n, Weights(r, f), codebook_sizes=(2**b,), tokens=(256,), config=c, params="~55M")
+        for n, (r, f, c, b) in _VARIANTS.items()
+    },
+    "maskbit-14bit",
+    repo="markweberdev/maskbit",
+    packages=("omegaconf", "einops"),
+)
 
 
 class MaskBiT(CloneTokenizer):
@@ -20,7 +62,7 @@ class MaskBiT(CloneTokenizer):
 
     family_name = "maskbit"
 
-    def _build(self, tree: SourceTree) -> Built:
+    def _build_from(self, tree: SourceTree) -> Built:
         from omegaconf import OmegaConf
 
         conv = tree.import_module("modeling.conv_vqgan")

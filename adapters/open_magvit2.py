@@ -14,8 +14,90 @@ from typing import Any
 
 from tokbench.adapters._clone import Built, CloneTokenizer, load_weights
 
-from tokbench.adapter import Encoded
-from tokbench.upstream import SourceTree, reshape_codes, select_state_dict
+from tokbench.families.catalog import Family, Variant, Weights
+from tokbench.families.source import SourceTree
+from tokbench.families.tensors import reshape_codes
+from tokbench.families.weights import select_state_dict
+from tokbench.tokenizer import Encoded
+
+
+def _om2(name: str, repo: str, file: str, config: str, k: int, params: str) -> Variant:
+    return Variant(
+        name,
+        Weights(f"TencentARC/Open-MAGVIT2-Tokenizer-{repo}", file),
+        native_size=None,
+        codebook_sizes=(k,),
+        tokens=(256,),
+        config="configs/Open-MAGVIT2/gpu/" + config,
+        params=params,
+    )
+
+
+# one adapter class, two families of the same repository
+FAMILIES = (
+    Family(
+        "open-magvit2",
+        f"{__name__}:OpenMAGVIT2",
+        "Open-MAGVIT2 LFQ tokenizers (2^18 codes)",
+        "clone",
+        "discrete",
+        "2d",
+        "[-1,1]",
+        "Apache-2.0",
+        {
+            "256-L": _om2(
+                "256-L", "256-resolution", "imagenet_256_L.ckpt", "imagenet_lfqgan_256_L.yaml", 262144, "116M"
+            ),
+            "128-L": _om2(
+                "128-L", "128-resolution", "imagenet_128_L.ckpt", "imagenet_lfqgan_128_L.yaml", 262144, "116M"
+            ),
+            "pretrain-16384": _om2(
+                "pretrain-16384",
+                "16384-Pretrain",
+                "pretrain256_16384.ckpt",
+                "pretrain_lfqgan_256_16384.yaml",
+                16384,
+                "100M",
+            ),
+            "pretrain-262144": _om2(
+                "pretrain-262144",
+                "262144-Pretrain",
+                "pretrain256_262144.ckpt",
+                "pretrain_lfqgan_256_262144.yaml",
+                262144,
+                "100M",
+            ),
+        },
+        "256-L",
+        repo="TencentARC/SEED-Voken",
+        packages=("lightning", "einops"),
+    ),
+    Family(
+        "ibq",
+        f"{__name__}:IBQ",
+        "IBQ index-backpropagation VQ tokenizers (SEED-Voken)",
+        "clone",
+        "discrete",
+        "2d",
+        "[-1,1]",
+        "Apache-2.0",
+        {
+            str(k): Variant(
+                str(k),
+                Weights(f"TencentARC/IBQ-Tokenizer-{k}", f"imagenet256_{k}.ckpt"),
+                native_size=None,
+                codebook_sizes=(k,),
+                tokens=(256,),
+                config=f"configs/IBQ/gpu/imagenet_ibqgan_{k}.yaml",
+                params="?",
+            )
+            for k in (1024, 8192, 16384, 262144)
+        },
+        "16384",
+        repo="TencentARC/SEED-Voken",
+        packages=("lightning", "pytorch_lightning", "einops"),
+    ),
+)
 
 
 class OpenMAGVIT2(CloneTokenizer):
@@ -23,7 +105,7 @@ class OpenMAGVIT2(CloneTokenizer):
 
     family_name = "open-magvit2"
 
-    def _build(self, tree: SourceTree) -> Built:
+    def _build_from(self, tree: SourceTree) -> Built:
         import yaml
 
         with open(self.config_path(tree)) as f:

@@ -14,16 +14,57 @@ from typing import Any
 
 from tokbench.adapters._clone import Built, CloneTokenizer, load_weights
 
-from tokbench.adapter import Encoded, WeightsUnavailable
-from tokbench.upstream import (
-    SourceTree,
-    fetch_command,
-    hub_cached,
-    is_offline,
-    require_hub,
-    seeded,
-    select_state_dict,
-    short_error,
+from tokbench.families.catalog import Family, Variant, Weights
+from tokbench.families.hub import fetch_command, hub_cached, require_hub, short_error
+from tokbench.families.source import SourceTree
+from tokbench.families.tensors import seeded
+from tokbench.families.weights import select_state_dict
+from tokbench.tokenizer import Encoded, WeightsUnavailable
+
+# variant -> (hub repo, codebook size (0: continuous), tokens, quantiser)
+_VARIANTS = {
+    n: (f"yucornetto/tokenizer_titok_{n}_imagenet", k, t, "vq")
+    for n, k, t in (
+        ("l32", 4096, 32),
+        ("b64", 4096, 64),
+        ("s128", 4096, 128),
+        ("bl64_vq8k", 8192, 64),
+        ("bl128_vq8k", 8192, 128),
+        ("sl256_vq8k", 8192, 256),
+    )
+}
+_VARIANTS.update(
+    {
+        f"{n}_vae_c16": (f"yucornetto/tokenizer_titok_{n}_vae_c16_imagenet", 0, t, "vae")
+        for n, t in (("ll32", 32), ("bl64", 64), ("bl128", 128))
+    }
+)
+FAMILY = Family(
+    "titok",
+    f"{__name__}:TiTok",
+    "TiTok 1-D tokenizers (32-256 tokens; VQ and VAE variants)",
+    "clone",
+    "discrete",
+    "1d",
+    "[0,1]",
+    "Apache-2.0",
+    {
+        n: Variant(
+            n,
+            Weights(repo=r),
+            codebook_sizes=(k,) if k else (),
+            tokens=(t,) if k else (),
+            latent_channels=None if k else 16,
+            downsample=None,
+            params="?",
+            config=f"configs/infer/TiTok/titok_{n}.yaml",
+            extra={"mode": m},
+        )
+        for n, (r, k, t, m) in _VARIANTS.items()
+    },
+    "l32",
+    repo="bytedance/1d-tokenizer",
+    packages=("einops", "omegaconf", "huggingface_hub", "accelerate", "torchvision", "requests"),
 )
 
 
@@ -33,7 +74,7 @@ class TiTok(CloneTokenizer):
     family_name = "titok"
     extra_options = {"latent": "mode", "seed": 0}
 
-    def _build(self, tree: SourceTree) -> Built:
+    def _build_from(self, tree: SourceTree) -> Built:
         titok = tree.import_module("modeling.titok")
         ckpt = self.opts["ckpt"]
         if ckpt and Path(ckpt).is_file():
@@ -46,12 +87,12 @@ class TiTok(CloneTokenizer):
             return Built(model, [path], key, source=str(path))
         w = self.variant.weights
         where = ckpt or w.repo
-        rev = self.opts["revision"]
+        rev = self.revision
         fix = f"Fix: {fetch_command(w, rev)} (or pass ckpt=DIR)"
         try:  # the local cache first: no network, no retries
             model = titok.TiTok.from_pretrained(where, revision=rev, local_files_only=True)
         except Exception as e:  # hub/IO errors of every kind mean "weights not here"
-            if ckpt or is_offline(self.opts["offline"]):
+            if ckpt or self.offline:
                 raise WeightsUnavailable(
                     f"{self.info.name}: could not load {where} locally ({short_error(e)}). {fix}"
                 ) from None
@@ -68,7 +109,7 @@ class TiTok(CloneTokenizer):
             files = [
                 p
                 for f in ("model.safetensors", "pytorch_model.bin")
-                if (p := hub_cached(w, f, self.opts["revision"])) is not None
+                if (p := hub_cached(w, f, self.revision)) is not None
             ]
         return Built(model, files, None, source=str(where))
 

@@ -14,39 +14,48 @@ reconstruct through transformers and has no adapter here.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tokbench.adapter import (
-    Encoded,
-    Tokenizer,
-    TokenizerInfo,
-    WeightsUnavailable,
-    from_model_range,
-    to_model_range,
-)
-from tokbench.upstream import (
-    Family,
-    count_params,
-    family,
-    fetch_command,
-    hub_file,
-    is_offline,
-    reject_unknown,
-    reshape_codes,
-    seeded,
-    sha256_files,
-    torch_dtype,
-    warn_license_once,
-)
+from tokbench.families.base import Built, FamilyTokenizer
+from tokbench.families.catalog import Family, Variant, Weights
+from tokbench.families.hub import fetch_command, hub_file
+from tokbench.families.tensors import reshape_codes, seeded
+from tokbench.families.weights import CheckpointMismatch
+from tokbench.tokenizer import Encoded, WeightsUnavailable
 
-OPTIONS = ["variant", "path", "ckpt", "config", "revision", "offline", "seed"]
+FAMILY = Family(
+    "janus-vq",
+    f"{__name__}:JanusVQ",
+    "Janus / Janus-Pro image-generation VQ (transformers)",
+    "pypi:transformers",
+    "discrete",
+    "2d",
+    "[-1,1]",
+    "DeepSeek Model License (code MIT)",
+    {
+        v: Variant(
+            v,
+            Weights(repo=f"deepseek-community/Janus-Pro-{v.upper()}"),
+            native_size=384,
+            codebook_sizes=(16384,),
+            tokens=(576,),
+            params="~70M",
+        )
+        for v in ("1b", "7b")
+    },
+    "1b",
+    repo="deepseek-ai/Janus",
+    packages=("transformers", "safetensors"),
+)
 PREFIX = "vqmodel."
 
 
-class JanusVQ(Tokenizer):
+class JanusVQ(FamilyTokenizer):
     """``janus-vq:variant=1b|7b[,path=DIR]``."""
+
+    family_name = "janus-vq"
+    options = ("variant", "path", "ckpt", "config", "revision", "offline", "seed")
 
     def __init__(
         self,
@@ -60,31 +69,15 @@ class JanusVQ(Tokenizer):
         seed: int = 0,
         **unknown: Any,
     ) -> None:
-        self.fam: Family = family(family_name)
-        reject_unknown(self.fam.name, unknown, OPTIONS)
-        self.variant = self.fam.variant(variant)
-        self.path, self.config, self.offline, self.seed = path or ckpt, config, offline, seed
-        self.revision = None if revision is None else str(revision)
-        v = self.variant
-        self.info = TokenizerInfo(
-            name=f"{self.fam.name}-{v.name}",
-            family=self.fam.name,
-            kind="discrete",
-            native_size=v.native_size,
-            codebook_sizes=v.codebook_sizes,
-            token_layout="2d",
-            downsample=16,
-            license=self.fam.license,
-            weights_source="random init from config"
-            if config is not None
-            else (path or v.weights.describe()),
-            options={"variant": v.name, **({"revision": revision} if revision else {})},
+        super().__init__(family_name, variant, revision, offline, **unknown)
+        self.path, self.config, self.seed = path or ckpt, config, seed
+        source = "random init from config" if config is not None else (path or self.variant.weights.describe())
+        self.info = self._row_info(
+            {"variant": self.variant.name, **({"revision": revision} if revision else {})}, weights_source=source
         )
-        self._model: Any = None
-        self._device, self._dtype = "cpu", None
 
     # -- loading ------------------------------------------------------------------------------
-    def _build(self) -> tuple[Any, list[Path]]:
+    def _build(self) -> Built:
         try:
             from transformers import JanusConfig, JanusVQVAE, JanusVQVAEConfig
         except ImportError:
@@ -97,19 +90,19 @@ class JanusVQ(Tokenizer):
             if isinstance(cfg, (str, Path)):
                 cfg = json.loads(Path(cfg).expanduser().read_text())
             with seeded(self.seed):
-                return JanusVQVAE(JanusVQVAEConfig(**cfg)), []
+                return Built(JanusVQVAE(JanusVQVAEConfig(**cfg)), random_init=True)
         root, files = self._locate()
         raw = json.loads((root / "config.json").read_text())
-        vq_cfg = JanusConfig(**raw).vq_config if "vq_config" in raw else JanusVQVAEConfig(**raw)
+        vq_cfg: Any = JanusConfig(**raw).vq_config if "vq_config" in raw else JanusVQVAEConfig(**raw)
         model = JanusVQVAE(vq_cfg)
         state = _read_tensors(files)
         result = model.load_state_dict(state, strict=False)
         if result.missing_keys:
-            raise ValueError(
+            raise CheckpointMismatch(
                 f"{self.info.name}: {len(result.missing_keys)} VQ weights missing from {root} "
                 f"(e.g. {result.missing_keys[0]})"
             )
-        return model, files
+        return Built(model, files)
 
     def _locate(self) -> tuple[Path, list[Path]]:
         """The directory holding config.json and the weight shards that contain the VQ."""
@@ -125,7 +118,7 @@ class JanusVQ(Tokenizer):
                 names = _vq_shards(index)
                 return root, [root / n for n in names]
             return root, sorted(root.glob("*.safetensors"))
-        w, rev, off = self.variant.weights, self.revision, is_offline(self.offline)
+        w, rev, off = self.variant.weights, self.revision, self.offline
         cfg = hub_file(self.info.name, w, "config.json", rev, off)
         try:
             index = hub_file(self.info.name, w, "model.safetensors.index.json", rev, off)
@@ -133,60 +126,31 @@ class JanusVQ(Tokenizer):
             return cfg.parent, [hub_file(self.info.name, w, "model.safetensors", rev, off)]
         return cfg.parent, [hub_file(self.info.name, w, n, rev, off) for n in _vq_shards(index)]
 
-    def load(self, device: str = "cpu", dtype: str = "fp32") -> None:
-        if self._model is None:
-            model, files = self._build()
-            self._model = model.eval().requires_grad_(False)
-            vq = model.config
-            native = int(vq.num_patches) * 2 ** (len(vq.channel_multiplier) - 1)
-            self.info = replace(
-                self.info,
-                params=count_params(model),
-                weights_sha256=sha256_files(files),
-                native_size=native,
-                codebook_sizes=(int(vq.num_embeddings),),
-                downsample=2 ** (len(vq.channel_multiplier) - 1),
-            )
-            if self.config is None:
-                warn_license_once(self.info.name, self.info.license, self.fam.noncommercial)
-        self._device, self._dtype = device, torch_dtype(dtype)
-        self._model.to(device=device, dtype=self._dtype)
+    def _built_info(self, built: Built) -> dict[str, Any]:
+        vq = built.model.config
+        factor = 2 ** (len(vq.channel_multiplier) - 1)
+        return {
+            "native_size": int(vq.num_patches) * factor,
+            "codebook_sizes": (int(vq.num_embeddings),),
+            "downsample": factor,
+        }
 
     # -- the contract ---------------------------------------------------------------------------
-    def encode(self, images: Any) -> Encoded:
-        import math
-
-        import torch
-
-        if self._model is None:
-            self.load(self._device)
-        n = self.info.native_size
-        if tuple(images.shape[-2:]) != (n, n):
-            raise ValueError(
-                f"{self.info.name} takes {n}x{n} images, got {images.shape[-2]}x{images.shape[-1]}"
-            )
-        x = to_model_range(images, "[-1,1]").to(self._device, self._dtype)
-        with torch.no_grad():
-            out = self._model.encode(x)
+    def _encode(self, x: Any) -> Encoded:
+        out = self._model.encode(x)
         side = int(self._model.config.num_patches)
-        codes = reshape_codes(out.image_tokens, x.shape[0], (side, side))
-        bits = side * side * math.log2(self.info.codebook_sizes[0])
-        return Encoded(codes=codes, bits=torch.full((x.shape[0],), bits, dtype=torch.float64))
+        return Encoded(codes=reshape_codes(out.image_tokens, x.shape[0], (side, side)))
 
-    def decode(self, encoded: Encoded) -> Any:
-        import torch
-
+    def _decode(self, encoded: Encoded) -> Any:
         codes = encoded.codes
-        with torch.no_grad():
-            out = self._model.decode(codes.reshape(codes.shape[0], -1).to(self._device))
-        return from_model_range(out.float(), "[-1,1]")
+        return self._model.decode(codes.reshape(codes.shape[0], -1).to(self._device))
 
 
 def _vq_shards(index: Path) -> list[str]:
     weight_map = json.loads(index.read_text()).get("weight_map", {})
     names = sorted({f for k, f in weight_map.items() if PREFIX in k})
     if not names:
-        raise ValueError(f"{index} lists no '{PREFIX}' tensors; is this a Janus checkpoint?")
+        raise CheckpointMismatch(f"{index} lists no '{PREFIX}' tensors; is this a Janus checkpoint?")
     return names
 
 

@@ -11,8 +11,33 @@ from typing import Any
 
 from tokbench.adapters._clone import Built, CloneTokenizer
 
-from tokbench.adapter import Encoded
-from tokbench.upstream import SourceTree, select_state_dict
+from tokbench.families.catalog import Family, Variant, Weights
+from tokbench.families.source import SourceTree
+from tokbench.families.weights import CheckpointMismatch, select_state_dict
+from tokbench.tokenizer import Encoded
+
+FAMILY = Family(
+    "unitok",
+    f"{__name__}:UniTok",
+    "UniTok multi-codebook tokenizer (8 x 4096 per position)",
+    "clone",
+    "discrete",
+    "multi_codebook",
+    "[-1,1]",
+    "MIT",
+    {
+        "large": Variant(
+            "large",
+            Weights("FoundationVision/unitok_tokenizer", "unitok_tokenizer.pth"),
+            codebook_sizes=(4096,) * 8,
+            tokens=(256,) * 8,
+            params="?",
+        )
+    },
+    "large",
+    repo="FoundationVision/UniTok",
+    packages=("timm", "tap", "pytz", "ftfy", "regex"),
+)
 
 
 class UniTok(CloneTokenizer):
@@ -20,13 +45,13 @@ class UniTok(CloneTokenizer):
 
     family_name = "unitok"
 
-    def _build(self, tree: SourceTree) -> Built:
+    def _build_from(self, tree: SourceTree) -> Built:
         config = tree.import_module("utils.config")
         unitok = tree.import_module("models.unitok")
         path = self.weights_path()
         ckpt = self.checkpoint(path)
         if not isinstance(ckpt, dict) or "args" not in ckpt:
-            raise ValueError(f"{self.info.name}: {path} has no 'args' entry; is it unitok_tokenizer.pth?")
+            raise CheckpointMismatch(f"{self.info.name}: {path} has no 'args' entry; is it unitok_tokenizer.pth?")
         args = config.Args()
         args.load_state_dict(ckpt["args"])
         model = unitok.UniTok(args)

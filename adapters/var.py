@@ -11,8 +11,38 @@ from typing import Any
 
 from tokbench.adapters._clone import Built, CloneTokenizer
 
-from tokbench.adapter import Encoded
-from tokbench.upstream import SourceTree, select_state_dict
+from tokbench.families.catalog import Family, Variant, Weights
+from tokbench.families.source import SourceTree
+from tokbench.families.weights import select_state_dict
+from tokbench.tokenizer import Encoded
+
+_WEIGHTS = Weights("FoundationVision/var", "vae_ch160v4096z32.pth")
+_SCALES = {"256": (1, 2, 3, 4, 5, 6, 8, 10, 13, 16), "512": (1, 2, 3, 4, 6, 9, 13, 18, 24, 32)}
+FAMILY = Family(
+    "var",
+    f"{__name__}:VAR",
+    "VAR multi-scale residual VQVAE (10 scales, 680 tokens)",
+    "clone",
+    "discrete",
+    "multi_scale",
+    "[-1,1]",
+    "MIT",
+    {
+        name: Variant(
+            name,
+            _WEIGHTS,
+            native_size=int(name),
+            codebook_sizes=(4096,) * 10,
+            tokens=tuple(p * p for p in scales),
+            params="109M",
+            extra={"patch_nums": scales},
+        )
+        for name, scales in _SCALES.items()
+    },
+    "256",
+    repo="FoundationVision/VAR",
+    packages=("huggingface_hub",),
+)
 
 
 class VAR(CloneTokenizer):
@@ -20,7 +50,7 @@ class VAR(CloneTokenizer):
 
     family_name = "var"
 
-    def _build(self, tree: SourceTree) -> Built:
+    def _build_from(self, tree: SourceTree) -> Built:
         vqvae = tree.import_module("models.vqvae")
         model = vqvae.VQVAE(
             vocab_size=4096,

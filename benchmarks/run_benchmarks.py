@@ -56,17 +56,26 @@ def overhead(tmp: Path) -> dict[str, object]:
         runs.append({**_harness_once(tmp, k), **_isolated_once()})
     med = {key: float(np.median([r[key] for r in runs])) for key in runs[0]}
     harness, alone, recon = med["harness_s"], med["isolated_model_work_s"], med["recon_metrics_s"]
-    return {**med, "overhead_s": harness - alone, "overhead_ratio": harness / alone,
-            "overhead_ratio_each_repeat": [r["harness_s"] / r["isolated_model_work_s"] for r in runs],
-            "overhead_ratio_model_work_only": (harness - recon) / (alone - recon)}
+    return {
+        **med,
+        "overhead_s": harness - alone,
+        "overhead_ratio": harness / alone,
+        "overhead_ratio_each_repeat": [r["harness_s"] / r["isolated_model_work_s"] for r in runs],
+        "overhead_ratio_model_work_only": (harness - recon) / (alone - recon),
+    }
 
 
 def _harness_once(tmp: Path, k: int) -> dict[str, float]:
     """One ``tokbench run`` of text,face,recon on the samples with fresh caches: wall and suite times."""
     from tokbench.runner import RunConfig, run
 
-    config = RunConfig(model=MODEL, suites=["text", "face", "recon"], dataset="samples",
-                       **_fresh(tmp, f"overhead{k}"), suite_options={"recon": {"lpips": "none"}})
+    config = RunConfig(
+        model=MODEL,
+        suites=["text", "face", "recon"],
+        dataset="samples",
+        **_fresh(tmp, f"overhead{k}"),
+        suite_options={"recon": {"lpips": "none"}},
+    )
     t0 = time.perf_counter()
     paths = run(config)
     harness = time.perf_counter() - t0
@@ -106,8 +115,12 @@ def _isolated_once() -> dict[str, float]:
         out = to_uint8(adapter.decode(adapter.encode(x)))
         restored += [proto.restore(o, p, images[i + j]) for j, (o, (_, p)) in enumerate(zip(out, chunk, strict=True))]
     tokenizer = time.perf_counter() - t
-    crops = [c.image for s, r in zip(ds.samples, restored, strict=True) for a in s.annotations.get("text", [])
-             if (c := cut(r, a["bbox"])).image is not None]
+    crops = [
+        c.image
+        for s, r in zip(ds.samples, restored, strict=True)
+        for a in s.annotations.get("text", [])
+        if (c := cut(r, a["bbox"])).image is not None
+    ]
     t = time.perf_counter()
     ocr.recognize(crops)
     ocr_s = time.perf_counter() - t
@@ -126,9 +139,17 @@ def _isolated_once() -> dict[str, float]:
         psnr_from_mse(float(diff @ diff) / diff.size, 255, 100)
         ssim_and_ms_ssim(a, b, 255)
     recon_s = time.perf_counter() - t
-    return {"images": len(images), "text_crops": len(crops), "faces": len(chips) // 2,
-            "isolated_model_work_s": load + tokenizer + ocr_s + face_s + recon_s, "model_load_s": load,
-            "tokenizer_s": tokenizer, "ocr_s": ocr_s, "face_s": face_s, "recon_metrics_s": recon_s}
+    return {
+        "images": len(images),
+        "text_crops": len(crops),
+        "faces": len(chips) // 2,
+        "isolated_model_work_s": load + tokenizer + ocr_s + face_s + recon_s,
+        "model_load_s": load,
+        "tokenizer_s": tokenizer,
+        "ocr_s": ocr_s,
+        "face_s": face_s,
+        "recon_metrics_s": recon_s,
+    }
 
 
 def reconstruct_once(tmp: Path) -> dict[str, int]:
@@ -143,9 +164,11 @@ def reconstruct_once(tmp: Path) -> dict[str, int]:
     for model in ("jpeg:quality=90", "jpeg:quality=10"):
         [p] = Runner(RunConfig(model=model, suites=["fid"], dataset="samples", limit=8, **paths)).run()
         fid[model] = read_result(p)["extra"]["reference_features"]
-    return {"second_suite_tokenizer_calls": second.tokenizer_calls,
-            "second_model_reference_features_computed": fid["jpeg:quality=10"]["computed"],
-            "first_model_reference_features_computed": fid["jpeg:quality=90"]["computed"]}
+    return {
+        "second_suite_tokenizer_calls": second.tokenizer_calls,
+        "second_model_reference_features_computed": fid["jpeg:quality=10"]["computed"],
+        "first_model_reference_features_computed": fid["jpeg:quality=90"]["computed"],
+    }
 
 
 def _cli(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
@@ -154,8 +177,9 @@ def _cli(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int
     # progress output would fill it and block the child
     with tempfile.TemporaryFile() as err:
         t = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-m", "tokbench", *args], stdout=subprocess.DEVNULL,
-                                 stderr=err, env=env)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tokbench", *args], stdout=subprocess.DEVNULL, stderr=err, env=env
+        )
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - t
         child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
@@ -220,16 +244,42 @@ def _size(path: Path) -> tuple[int, int]:
 
 def memory_and_growth(tmp: Path, quick: bool) -> dict[str, object]:
     out: dict[str, object] = {}
-    _, rss = _cli(["run", "--model", MODEL, "--suite", "text,face", "--output-dir", str(tmp / "m"),
-                   "--cache-dir", str(tmp / "mc")])
+    _, rss = _cli(
+        [
+            "run",
+            "--model",
+            MODEL,
+            "--suite",
+            "text,face",
+            "--output-dir",
+            str(tmp / "m"),
+            "--cache-dir",
+            str(tmp / "mc"),
+        ]
+    )
     out["peak_rss_text_face_samples_gb"] = rss / 2**30
     # flatness: each suite on its data, then on 4x as many images (fresh caches both times)
     for suite, make in (("text", replicated_samples), ("face", replicated_faces)):
         peaks = []
         for k in (1, 4):
             ann, imgs = make(tmp, k)
-            _, rss = _cli(["run", "--model", MODEL, "--suite", suite, "--dataset", str(ann), "--images", str(imgs),
-                           "--output-dir", str(tmp / f"{suite}{k}"), "--cache-dir", str(tmp / f"{suite}{k}c")])
+            _, rss = _cli(
+                [
+                    "run",
+                    "--model",
+                    MODEL,
+                    "--suite",
+                    suite,
+                    "--dataset",
+                    str(ann),
+                    "--images",
+                    str(imgs),
+                    "--output-dir",
+                    str(tmp / f"{suite}{k}"),
+                    "--cache-dir",
+                    str(tmp / f"{suite}{k}c"),
+                ]
+            )
             peaks.append(rss)
         out[f"peak_rss_{suite}_1x_gb"] = peaks[0] / 2**30
         out[f"peak_rss_{suite}_4x_gb"] = peaks[1] / 2**30
@@ -239,9 +289,27 @@ def memory_and_growth(tmp: Path, quick: bool) -> dict[str, object]:
     n_one = len(json.loads(ann.read_text())) // max(sizes)
     walls, work = [], []
     for k in sizes:
-        wall, _ = _cli(["run", "--model", MODEL, "--suite", "text,recon", "--dataset", str(ann), "--images",
-                        str(imgs), "--limit", str(n_one * k), "--output-dir", str(tmp / f"g{k}"),
-                        "--cache-dir", str(tmp / f"g{k}c"), "--suite-arg", "recon:lpips=none"])
+        wall, _ = _cli(
+            [
+                "run",
+                "--model",
+                MODEL,
+                "--suite",
+                "text,recon",
+                "--dataset",
+                str(ann),
+                "--images",
+                str(imgs),
+                "--limit",
+                str(n_one * k),
+                "--output-dir",
+                str(tmp / f"g{k}"),
+                "--cache-dir",
+                str(tmp / f"g{k}c"),
+                "--suite-arg",
+                "recon:lpips=none",
+            ]
+        )
         walls.append(wall)
         work.append(_work_seconds(tmp / f"g{k}"))
     n = np.log([n_one * k for k in sizes])
@@ -266,16 +334,55 @@ def ranks(tmp: Path) -> dict[str, float]:
     if shutil.which("torchrun") is None:
         return {"skipped": "torchrun not on PATH"}
     ann, imgs = replicated_samples(tmp, 2)
-    common = ["--model", "kmeans-vq", "--suite", "text,recon", "--dataset", str(ann), "--images", str(imgs),
-              "--suite-arg", "recon:lpips=none"]
+    common = [
+        "--model",
+        "kmeans-vq",
+        "--suite",
+        "text,recon",
+        "--dataset",
+        str(ann),
+        "--images",
+        str(imgs),
+        "--suite-arg",
+        "recon:lpips=none",
+    ]
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tokbench", "run", *common, "--output-dir", str(tmp / "r1"),
-                    "--cache-dir", str(tmp / "r1c")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tokbench",
+            "run",
+            *common,
+            "--output-dir",
+            str(tmp / "r1"),
+            "--cache-dir",
+            str(tmp / "r1c"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     one = time.perf_counter() - t
     t = time.perf_counter()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run(["torchrun", "--nproc-per-node", "2", "-m", "tokbench", "run", *common, "--output-dir",
-                    str(tmp / "r2"), "--cache-dir", str(tmp / "r2c")], check=True, capture_output=True, env=env)
+    subprocess.run(
+        [
+            "torchrun",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "tokbench",
+            "run",
+            *common,
+            "--output-dir",
+            str(tmp / "r2"),
+            "--cache-dir",
+            str(tmp / "r2c"),
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     two = time.perf_counter() - t
     return {"one_rank_s": one, "two_ranks_s": two, "speedup": one / two}
 
@@ -304,9 +411,25 @@ def big_image(tmp: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, side in (("1mp", 1000), ("25mp", 5000)):
         ann = _big_image(tmp / name, side)
-        wall, rss = _cli(["run", "--model", MODEL, "--suite", "recon,text", "--dataset", str(ann), "--images",
-                          str(ann.parent), "--suite-arg", "recon:lpips=none", "--output-dir", str(tmp / name / "out"),
-                          "--cache-dir", str(tmp / name / "cache")])
+        wall, rss = _cli(
+            [
+                "run",
+                "--model",
+                MODEL,
+                "--suite",
+                "recon,text",
+                "--dataset",
+                str(ann),
+                "--images",
+                str(ann.parent),
+                "--suite-arg",
+                "recon:lpips=none",
+                "--output-dir",
+                str(tmp / name / "out"),
+                "--cache-dir",
+                str(tmp / name / "cache"),
+            ]
+        )
         out[f"peak_rss_gb_{name}"] = rss / 1e9
         out[f"wall_s_{name}"] = wall
     out["rss_ratio_25mp_vs_1mp"] = out["peak_rss_gb_25mp"] / out["peak_rss_gb_1mp"]
@@ -330,19 +453,40 @@ def main() -> None:
             # children of a parent that loaded the models would all report at least its size
             with tempfile.TemporaryDirectory() as d:
                 result = Path(d) / "step.json"
-                subprocess.run([sys.executable, __file__, "--only", name, "--result-file", str(result),
-                                *(["--quick"] if args.quick else [])], check=True, stdout=subprocess.DEVNULL)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--only",
+                        name,
+                        "--result-file",
+                        str(result),
+                        *(["--quick"] if args.quick else []),
+                    ],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
                 out[name] = json.loads(result.read_text())
-        print(f"{name}: {json.dumps(out[name], default=lambda v: round(v, 3))} ({time.perf_counter() - t:.0f} s)",
-              flush=True)
-    print(json.dumps(out, indent=1, default=lambda v: round(v, 4) if isinstance(v, float) and math.isfinite(v)
-                     else str(v)))
+        print(
+            f"{name}: {json.dumps(out[name], default=lambda v: round(v, 3))} ({time.perf_counter() - t:.0f} s)",
+            flush=True,
+        )
+    print(
+        json.dumps(
+            out, indent=1, default=lambda v: round(v, 4) if isinstance(v, float) and math.isfinite(v) else str(v)
+        )
+    )
 
 
 def run_step(name: str, quick: bool, result_file: str | None) -> object:
     """One benchmark step in this process, in a temporary folder of its own."""
-    steps = {"overhead": overhead, "once": reconstruct_once, "memory": lambda t: memory_and_growth(t, quick),
-             "ranks": ranks, "bigimage": big_image}
+    steps = {
+        "overhead": overhead,
+        "once": reconstruct_once,
+        "memory": lambda t: memory_and_growth(t, quick),
+        "ranks": ranks,
+        "bigimage": big_image,
+    }
     tmp = Path(tempfile.mkdtemp(prefix="tokbench-bench-"))
     os.environ.setdefault("TOKBENCH_HOME", str(tmp / "home"))
     try:

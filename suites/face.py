@@ -9,26 +9,28 @@ headline is the unweighted mean of the three bucket means.
 Backends (``face=``): ``dlib`` (default, offline; dlib's own chip alignment; also reports the L2
 distance and the same-identity rate at dlib's 0.6 threshold; its cosine is compressed, unrelated faces
 score ~0.85), ``antelopev2`` (TokBench's glintr100.onnx) and ``buffalo_l`` (w600k_r50.onnx), both
-aligned to the 112x112 ArcFace template from the keypoints. Options: face, batch_size, edges, on
-(restored | original), model_path (ONNX file), rect (dlib: "kps" or "box").
+aligned to the 112x112 ArcFace template from the keypoints. Options: face (a backend spec: ``dlib``,
+``dlib:rect=box``, ``antelopev2:model_path=FILE``, ``my_face.py:MyFace``), batch_size, edges, on
+(restored | original).
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 import numpy as np
 
 from tokbench.backends import build_face
 from tokbench.backends.face import cosine, face_ratio, l2
+from tokbench.errors import ConfigError
+from tokbench.metric_spec import HIGHER, MetricSpec, bucketed
 from tokbench.metrics.buckets import bucket_of, edges_for, per_dataset, summarize
 from tokbench.metrics.face_align import BadKeypoints
 from tokbench.suite import BackendSuite, Item
 
-_DEFAULTS: dict[str, Any] = {"face": "dlib", "batch_size": 32, "edges": None, "on": "restored",
-                             "model_path": None, "rect": "kps"}
+_DEFAULTS: dict[str, Any] = {"face": "dlib", "batch_size": 32, "edges": None, "on": "restored"}
 
 
 class FaceSuite(BackendSuite):
@@ -40,18 +42,18 @@ class FaceSuite(BackendSuite):
     def __init__(self, **options: Any) -> None:
         merged = self.merge_options(_DEFAULTS, options)
         if merged["on"] not in ("restored", "original"):
-            raise ValueError(f"face: on must be 'restored' or 'original', got {merged['on']!r}")
+            raise ConfigError(f"face: on must be 'restored' or 'original', got {merged['on']!r}")
         if merged["edges"] is not None:
             edges_for("face", 0, merged["edges"])
         super().__init__(**merged)
-        backend_options: dict[str, Any] = {"batch_size": int(merged["batch_size"])}
-        if merged["face"] == "dlib":
-            backend_options["rect"] = merged["rect"]
-        elif merged["model_path"]:
-            backend_options["model_path"] = str(merged["model_path"])
-        self.backend = build_face(str(merged["face"]), **backend_options)
+        # the backend's own options travel in its spec: face="dlib:rect=box", "antelopev2:model_path=FILE"
+        self.backend = build_face(str(merged["face"]), batch_size=int(merged["batch_size"]))
         self._ready = False
-        self.timings: Counter[str] = Counter()
+        self.timings: defaultdict[str, float] = defaultdict(int)  # seconds, and counts
+
+    def metric_specs(self) -> list[MetricSpec]:
+        """F-Sim (cosine), Mean and by scale; L2 and the same-identity rate are listed, not gated."""
+        return bucketed("f_sim", "F-Sim", HIGHER, 2, "0.005", "0.01", group="face")
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         out: list[list[dict[str, Any]]] = [[] for _ in items]
@@ -112,17 +114,22 @@ class FaceSuite(BackendSuite):
         summary = summarize(scored, fields, edges, scale=1.0)
         skipped = Counter(str(r["skip"]) for r in records if "skip" in r)
         extra: dict[str, Any] = {
-            "face": self.backend.identity(),
+            "face": self.backend.fingerprint(),
             "edges": list(edges),
             "units": "f_sim = cosine similarity (0..1); mean = unweighted mean of the three bucket means",
-            "counts": {**summary["counts"], "skipped": dict(skipped),
-                       "ratio_computed": sum(1 for r in records if r.get("ratio_source") == "computed")},
+            "counts": {
+                **summary["counts"],
+                "skipped": dict(skipped),
+                "ratio_computed": sum(1 for r in records if r.get("ratio_source") == "computed"),
+            },
             "all_instances": summary["all"],
             "per_dataset": per_dataset(scored, fields, edges),
             "empty_buckets": [b for b, v in summary["buckets"].items() if v["n"] == 0],
         }
         if getattr(self.backend, "threshold", None) is not None:
             extra["same_identity_threshold_l2"] = self.backend.threshold
-            extra["note"] = ("dlib cosine is compressed (unrelated faces ~0.85); l2 <= 0.6 is dlib's "
-                             "same-identity rule; not comparable to TokBench's ArcFace F-Sim")
+            extra["note"] = (
+                "dlib cosine is compressed (unrelated faces ~0.85); l2 <= 0.6 is dlib's "
+                "same-identity rule; not comparable to TokBench's ArcFace F-Sim"
+            )
         return {"metrics": summary["metrics"], "buckets": summary["buckets"], "extra": extra}

@@ -20,11 +20,19 @@ from typing import Any
 import numpy as np
 
 from tokbench.cache import atomic_write_bytes, content_key, pack_arrays, unpack_arrays
+from tokbench.errors import ConfigError
+from tokbench.metric_spec import LOWER, MetricSpec
 from tokbench.suite import Item, Suite
 
-_DEFAULTS: dict[str, Any] = {"where": "restored", "batch_size": 16, "kid_subsets": 100,
-                             "kid_subset_size": 1000, "kid_seed": 0, "weights": None,
-                             "extractor": "inception-v3-compat-2048"}
+_DEFAULTS: dict[str, Any] = {
+    "where": "restored",
+    "batch_size": 16,
+    "kid_subsets": 100,
+    "kid_subset_size": 1000,
+    "kid_seed": 0,
+    "weights": None,
+    "extractor": "inception-v3-compat-2048",
+}
 
 
 class FidSuite(Suite):
@@ -34,12 +42,12 @@ class FidSuite(Suite):
     def __init__(self, **options: Any) -> None:
         merged = self.merge_options(_DEFAULTS, options)
         if merged["where"] not in ("restored", "canvas"):
-            raise ValueError(f"fid: where must be 'restored' or 'canvas', got {merged['where']!r}")
+            raise ConfigError(f"fid: where must be 'restored' or 'canvas', got {merged['where']!r}")
         if merged["extractor"] != _DEFAULTS["extractor"]:
-            raise ValueError(f"fid: only extractor {_DEFAULTS['extractor']!r} is available")
+            raise ConfigError(f"fid: only extractor {_DEFAULTS['extractor']!r} is available")
         for key in ("batch_size", "kid_subsets", "kid_subset_size"):
             if int(merged[key]) < 1:
-                raise ValueError(f"fid: {key} must be >= 1, got {merged[key]!r}")
+                raise ConfigError(f"fid: {key} must be >= 1, got {merged[key]!r}")
         super().__init__(**merged)
         self.model: Any = None
         self.info: dict[str, Any] = {}
@@ -49,14 +57,23 @@ class FidSuite(Suite):
 
         self.model, self.info = load_inception(device, self.options["weights"])
 
-    def identity(self) -> dict[str, Any]:
+    def fingerprint(self) -> dict[str, Any]:
         # which Inception weights made the features (torch-fidelity's own or the converted copy)
-        return {**super().identity(), "inception_sha256": self.info.get("sha256")}
+        return {**super().fingerprint(), "inception_sha256": self.info.get("sha256")}
 
     def _pair(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
         if self.options["where"] == "canvas":
             return item.canvas, item.canvas_recon
         return item.original, item.restored
+
+    def metric_specs(self) -> list[MetricSpec]:
+        """rFID and KID, gated by a share of the baseline value: their size depends on the dataset."""
+        return [
+            MetricSpec("rfid", "rFID", LOWER, "", 2, "2%", "fid"),
+            MetricSpec("kid_mean", "KID", LOWER, "", 4, "5%", "fid"),
+            # a spread, not a score: no table column of its own, listed among the other metrics
+            MetricSpec("kid_std", "KID std", None, "", 4, None, ""),
+        ]
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         if self.model is None:
@@ -75,12 +92,22 @@ class FidSuite(Suite):
                 orig[i] = f
                 self._store_feature(keys[i], f)
         recon = features_of_arrays(self.model, [b for _, b in pairs], bs)
-        fresh = set(todo)
+        computed = set(todo)
         # whether the original's features had to be computed travels with the record, so the count is
         # right after a torchrun merge (each rank computed its own shard) and after a resume
-        return [[{"image_id": it.image_id, "_orig_key": keys[i], "_orig_computed": i in fresh,
-                  "_orig_damaged": i in damaged, "_feat_orig": orig[i], "_feat_recon": recon[i]}]
-                for i, it in enumerate(items)]
+        return [
+            [
+                {
+                    "image_id": it.image_id,
+                    "_orig_key": keys[i],
+                    "_orig_computed": i in computed,
+                    "_orig_damaged": i in damaged,
+                    "_feat_orig": orig[i],
+                    "_feat_recon": recon[i],
+                }
+            ]
+            for i, it in enumerate(items)
+        ]
 
     def _feature_dir(self) -> Any:
         from tokbench.paths import cache_dir
@@ -121,29 +148,45 @@ class FidSuite(Suite):
         from tokbench.metrics.fid import bias_warning, fid_from_features, kid
 
         used = [r for r in records if "skip" not in r]
-        extra: dict[str, Any] = {"n": len(used), "where": self.options["where"],
-                                 "inception_sha256": self.info.get("sha256"),
-                                 "inception_source": self.info.get("source"),
-                                 "resize": self.info.get("resize"), "reference": "originals of this run",
-                                 "kid_kernel": "(x.y/2048 + 1)^3, unbiased MMD^2", "kid_std_ddof": 0}
+        extra: dict[str, Any] = {
+            "n": len(used),
+            "where": self.options["where"],
+            "inception_sha256": self.info.get("sha256"),
+            "inception_source": self.info.get("source"),
+            "resize": self.info.get("resize"),
+            "reference": "originals of this run",
+            "kid_kernel": "(x.y/2048 + 1)^3, unbiased MMD^2",
+            "kid_std_ddof": 0,
+        }
         if len(used) < 2:
             extra["warning"] = f"FID needs at least 2 images, got N={len(used)}"
             return {"metrics": {"rfid": None, "kid_mean": None, "kid_std": None}, "extra": extra}
         orig = np.stack([r["_feat_orig"] for r in used])
         recon = np.stack([r["_feat_recon"] for r in used])
         computed = sum(bool(r.get("_orig_computed")) for r in used)
-        extra["reference_features"] = {"computed": computed, "cached": len(used) - computed,
-                                       "damaged_recomputed": sum(bool(r.get("_orig_damaged")) for r in used)}
+        extra["reference_features"] = {
+            "computed": computed,
+            "cached": len(used) - computed,
+            "damaged_recomputed": sum(bool(r.get("_orig_damaged")) for r in used),
+        }
         if len(used) <= orig.shape[1]:
             rfid = fid_from_features(orig, recon)
         else:
             rfid, extra["reference_stats_damaged_recomputed"] = self._large_fid(used, orig, recon)
-        k = kid(orig, recon, int(self.options["kid_subsets"]), int(self.options["kid_subset_size"]),
-                int(self.options["kid_seed"]))
-        extra.update(warning=bias_warning(len(used)), kid_subsets=k["kid_subsets"],
-                     kid_subset_size=k["kid_subset_size"], kid_seed=k["kid_seed"])
-        return {"metrics": {"rfid": rfid, "kid_mean": k["kid_mean"],
-                            "kid_std": k["kid_std"]}, "extra": extra}
+        k = kid(
+            orig,
+            recon,
+            int(self.options["kid_subsets"]),
+            int(self.options["kid_subset_size"]),
+            int(self.options["kid_seed"]),
+        )
+        extra.update(
+            warning=bias_warning(len(used)),
+            kid_subsets=k["kid_subsets"],
+            kid_subset_size=k["kid_subset_size"],
+            kid_seed=k["kid_seed"],
+        )
+        return {"metrics": {"rfid": rfid, "kid_mean": k["kid_mean"], "kid_std": k["kid_std"]}, "extra": extra}
 
     def _large_fid(self, used: list[dict[str, Any]], orig: np.ndarray, recon: np.ndarray) -> tuple[float, int]:
         """Beyond 2048 images: reference (mu, sigma) cached under the hash of the originals' keys;

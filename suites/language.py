@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tokbench.metric_spec import HIGHER, LOWER, MetricSpec
 from tokbench.metrics.language import LanguageStats, heldout_ids, linearize, options_from_dict, options_record
 from tokbench.suite import Item, Suite
 
@@ -44,8 +45,29 @@ class LanguageSuite(Suite):
         layout = options.pop("token_layout", "2d")
         opts = options_from_dict(options)
         self.opts = opts
-        super().__init__(codebook_sizes=[int(k) if k else None for k in (sizes or [])],
-                         token_layout=str(layout), **options_record(opts))
+        super().__init__(
+            codebook_sizes=[int(k) if k else None for k in (sizes or [])],
+            token_layout=str(layout),
+            **options_record(opts),
+        )
+
+    def metric_specs(self) -> list[MetricSpec]:
+        """Names depend on the streams (``level0.``, ``joint.``, ``concat.``), so they are declared as
+        patterns: a few codebook-use statistics with a known better side, then every statistic of the
+        suite, neutral, so all of them go to the language table. None is gated by default."""
+        tails = [
+            ("utilization", HIGHER, 4),
+            ("used_codes", HIGHER, 0),
+            ("dead_codes", LOWER, 0),
+            ("codebook_perplexity", HIGHER, 2),
+            ("normalized_entropy", HIGHER, 4),
+        ]
+        specs = [
+            MetricSpec(f"*.{tail}", direction=direction, decimals=decimals, group="language")
+            for tail, direction, decimals in tails
+        ]
+        specs.append(MetricSpec("n_images", group="language"))
+        return specs + [MetricSpec(p, group="language") for p in ("rate.*", "level*", "joint.*", "concat.*")]
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         return [[self._record(item)] for item in items]
@@ -79,7 +101,10 @@ class LanguageSuite(Suite):
         for r in used:
             stats.update(r["image_id"], r["_codes"], r.get("pixels"), r["image_id"] in heldout)
         out = stats.compute()
-        out["extra"].update(resolution=resolution, skipped_records=len(records) - len(used),
-                            codebook_sizes_declared=self.options["codebook_sizes"])
+        out["extra"].update(
+            resolution=resolution,
+            skipped_records=len(records) - len(used),
+            codebook_sizes_declared=self.options["codebook_sizes"],
+        )
         out["extra"]["options"] = dict(self.options)
         return out

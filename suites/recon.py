@@ -23,13 +23,24 @@ from typing import Any
 
 import numpy as np
 
+from tokbench.errors import ConfigError
+from tokbench.metric_spec import HIGHER, LOWER, MetricSpec
 from tokbench.metrics.image import psnr_from_mse, squared_error, ssim, ssim_and_ms_ssim
 from tokbench.suite import Item, Suite
 
-_DEFAULTS: dict[str, Any] = {"where": "restored", "color": "rgb", "average": "per-image", "data_range": 255,
-                             "quantize": "uint8", "ssim_window": "gaussian-11-1.5", "psnr_cap": 100.0,
-                             "ms_ssim": True, "lpips": "alex,vgg", "lpips_random_backbone": False,
-                             "lpips_max_pixels": 1 << 20}
+_DEFAULTS: dict[str, Any] = {
+    "where": "restored",
+    "color": "rgb",
+    "average": "per-image",
+    "data_range": 255,
+    "quantize": "uint8",
+    "ssim_window": "gaussian-11-1.5",
+    "psnr_cap": 100.0,
+    "ms_ssim": True,
+    "lpips": "alex,vgg",
+    "lpips_random_backbone": False,
+    "lpips_max_pixels": 1 << 20,
+}
 
 
 class ReconSuite(Suite):
@@ -39,11 +50,11 @@ class ReconSuite(Suite):
     def __init__(self, **options: Any) -> None:
         merged = self.merge_options(_DEFAULTS, options)
         if merged["where"] not in ("restored", "canvas"):
-            raise ValueError(f"recon: where must be 'restored' or 'canvas', got {merged['where']!r}")
+            raise ConfigError(f"recon: where must be 'restored' or 'canvas', got {merged['where']!r}")
         if merged["color"] not in ("rgb", "y"):
-            raise ValueError(f"recon: color must be 'rgb' or 'y', got {merged['color']!r}")
+            raise ConfigError(f"recon: color must be 'rgb' or 'y', got {merged['color']!r}")
         if merged["average"] not in ("per-image", "pooled"):
-            raise ValueError(f"recon: average must be 'per-image' or 'pooled', got {merged['average']!r}")
+            raise ConfigError(f"recon: average must be 'per-image' or 'pooled', got {merged['average']!r}")
         super().__init__(**merged)
         self.lpips_nets = [n for n in str(merged["lpips"]).split(",") if n and n != "none"]
         self._lpips: dict[str, Any] = {}
@@ -64,9 +75,22 @@ class ReconSuite(Suite):
             self._lpips[net] = model
             self._lpips_state[net] = info.get("backbone_sha256") or "random-backbone"
 
-    def identity(self) -> dict[str, Any]:
+    def fingerprint(self) -> dict[str, Any]:
         # which LPIPS backbones were present is part of what a record means
-        return {**super().identity(), "lpips_state": self._lpips_state}
+        return {**super().fingerprint(), "lpips_state": self._lpips_state}
+
+    def metric_specs(self) -> list[MetricSpec]:
+        """PSNR, SSIM, MS-SSIM when enabled, and LPIPS for each net of the ``lpips`` option."""
+        specs = [
+            MetricSpec("psnr", "PSNR", HIGHER, "dB", 2, "0.05", "recon"),
+            MetricSpec("ssim", "SSIM", HIGHER, "", 4, "0.002", "recon"),
+        ]
+        if self.options["ms_ssim"]:
+            specs.append(MetricSpec("ms_ssim", "MS-SSIM", HIGHER, "", 4, "0.002", "recon"))
+        specs += [
+            MetricSpec(f"lpips_{net}", f"LPIPS ({net})", LOWER, "", 4, "0.002", "recon") for net in self.lpips_nets
+        ]
+        return specs
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         out = []

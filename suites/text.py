@@ -11,24 +11,31 @@ Nothing is dropped silently: an instance whose crop cannot be made is a skip rec
 one below the smallest bucket is still read and recorded (bucket "below") but left out of the bucket
 means; one whose ground truth has characters the OCR cannot emit is read and flagged (``oov``), or,
 with ``charset_filter=true``, skipped with a reason (TokBench instead drops the whole batch of 64).
-Options: ocr, batch_size, charset_filter, edges (e0/e1/e2 override), on (restored | original),
-parseq_weights (path to parseq-56125471.pt).
+Options: ocr (a backend spec: ``easyocr``, ``parseq:weights=FILE``, ``my_ocr.py:MyOcr``), batch_size,
+charset_filter, edges (e0/e1/e2 override), on (restored | original).
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 from tokbench.backends import build_ocr
 from tokbench.data.crops import cut
+from tokbench.errors import ConfigError
+from tokbench.metric_spec import HIGHER, MetricSpec, bucketed
 from tokbench.metrics.buckets import bucket_of, edges_for, per_dataset, summarize
 from tokbench.metrics.text import outside_charset, text_scores
 from tokbench.suite import BackendSuite, Item
 
-_DEFAULTS: dict[str, Any] = {"ocr": "easyocr", "batch_size": 64, "charset_filter": False, "edges": None,
-                             "on": "restored", "parseq_weights": None}
+_DEFAULTS: dict[str, Any] = {
+    "ocr": "easyocr",
+    "batch_size": 64,
+    "charset_filter": False,
+    "edges": None,
+    "on": "restored",
+}
 FIELDS = {"t_acc": "acc", "t_ned": "ned", "t_acc_ci": "acc_ci", "t_ned_ci": "ned_ci"}
 OOV_SKIP = "ground truth outside the OCR charset"
 
@@ -38,11 +45,10 @@ def _flag(value: Any, name: str) -> bool:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false", "on", "off", "instance", "none"):
         return value.lower() in ("true", "on", "instance")
-    raise ValueError(f"text: {name} must be true or false, got {value!r}")
+    raise ConfigError(f"text: {name} must be true or false, got {value!r}")
 
 
-def text_ratio(ann: dict[str, Any], crop_width: int | None, height: int,
-               width: int) -> tuple[float | None, str]:
+def text_ratio(ann: dict[str, Any], crop_width: int | None, height: int, width: int) -> tuple[float | None, str]:
     """The instance ``ratio`` and where it came from ("annotation" or "computed" from the crop)."""
     ratio = ann.get("ratio")
     if isinstance(ratio, (int, float)) and not isinstance(ratio, bool):
@@ -64,16 +70,22 @@ class TextSuite(BackendSuite):
         merged = self.merge_options(_DEFAULTS, options)
         merged["charset_filter"] = _flag(merged["charset_filter"], "charset_filter")
         if merged["on"] not in ("restored", "original"):
-            raise ValueError(f"text: on must be 'restored' or 'original', got {merged['on']!r}")
+            raise ConfigError(f"text: on must be 'restored' or 'original', got {merged['on']!r}")
         if merged["edges"] is not None:
             edges_for("text", 0, merged["edges"])  # validate now
         super().__init__(**merged)
-        backend_options: dict[str, Any] = {"batch_size": int(merged["batch_size"])}
-        if merged["ocr"] == "parseq" and merged["parseq_weights"]:
-            backend_options["weights"] = str(merged["parseq_weights"])
-        self.backend = build_ocr(str(merged["ocr"]), **backend_options)
+        # the backend's own options travel in its spec: ocr="parseq:weights=FILE"
+        self.backend = build_ocr(str(merged["ocr"]), batch_size=int(merged["batch_size"]))
         self._ready = False
-        self.timings: Counter[str] = Counter()
+        self.timings: defaultdict[str, float] = defaultdict(int)  # seconds, and counts
+
+    def metric_specs(self) -> list[MetricSpec]:
+        """T-ACC and T-NED (percent), Mean and by scale; the pooled, per-dataset and case-insensitive
+        variants are left undeclared: listed, not gated."""
+        return [
+            *bucketed("t_acc", "T-ACC", HIGHER, 2, "0.5", "1.0", "%", "text"),
+            *bucketed("t_ned", "T-NED", HIGHER, 2, "0.5", "1.0", "%", "text"),
+        ]
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         out: list[list[dict[str, Any]]] = [[] for _ in items]
@@ -139,13 +151,16 @@ class TextSuite(BackendSuite):
         summary = summarize(scored, FIELDS, edges, scale=100.0)
         skipped = Counter(str(r["skip"]) for r in records if "skip" in r)
         extra: dict[str, Any] = {
-            "ocr": self.backend.identity(),
+            "ocr": self.backend.fingerprint(),
             "edges": list(edges),
             "units": "t_* in %, mean = unweighted mean of the small/medium/large bucket means",
-            "counts": {**summary["counts"], "skipped": dict(skipped),
-                       "oov": sum(1 for r in records if r.get("oov")),
-                       "clipped": sum(1 for r in records if r.get("clipped")),
-                       "ratio_computed": sum(1 for r in records if r.get("ratio_source") == "computed")},
+            "counts": {
+                **summary["counts"],
+                "skipped": dict(skipped),
+                "oov": sum(1 for r in records if r.get("oov")),
+                "clipped": sum(1 for r in records if r.get("clipped")),
+                "ratio_computed": sum(1 for r in records if r.get("ratio_source") == "computed"),
+            },
             "all_instances": summary["all"],
             "per_dataset": per_dataset(scored, FIELDS, edges, scale=100.0),
             "empty_buckets": [b for b, v in summary["buckets"].items() if v["n"] == 0],

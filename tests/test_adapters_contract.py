@@ -12,8 +12,16 @@ from PIL import Image
 
 from tokbench.registry import build_model, parse_model_spec
 
-SPECS = ["identity", "jpeg:quality=30", "webp:quality=30", "avif:quality=30", "jpeg2000", "jpeg:quality=20,down=4",
-         "webp:bpp=0.3", "kmeans-vq:p=8,K=16,iters=3"]
+SPECS = [
+    "identity",
+    "jpeg:quality=30",
+    "webp:quality=30",
+    "avif:quality=30",
+    "jpeg2000",
+    "jpeg:quality=20,down=4",
+    "webp:bpp=0.3",
+    "kmeans-vq:p=8,K=16,iters=3",
+]
 
 
 def batch(n: int = 3, size: int = 64) -> torch.Tensor:
@@ -79,7 +87,8 @@ def test_more_compression_never_scores_better() -> None:
     errors = []
     for q in (90, 50, 10):
         out = build_model(parse_model_spec(f"jpeg:quality={q}")).decode(
-            build_model(parse_model_spec(f"jpeg:quality={q}")).encode(x))
+            build_model(parse_model_spec(f"jpeg:quality={q}")).encode(x)
+        )
         errors.append(float(((out - x) ** 2).mean()))
     assert errors[0] < errors[1] < errors[2]
 
@@ -100,8 +109,9 @@ def test_kmeans_vq_codebook_is_reproducible_and_cached(tmp_path) -> None:
     assert a.info.weights_sha256 == b.info.weights_sha256  # retrained from scratch: same bytes
 
 
-@pytest.mark.parametrize("bad", ["jpeg:quality=500", "jpeg:quality=5,bpp=0.1", "webp:bpp=-1", "kmeans-vq:K=1",
-                                 "jpeg:down=0", "identity:x=1"])
+@pytest.mark.parametrize(
+    "bad", ["jpeg:quality=500", "jpeg:quality=5,bpp=0.1", "webp:bpp=-1", "kmeans-vq:K=1", "jpeg:down=0", "identity:x=1"]
+)
 def test_bad_options_fail_clearly(bad: str) -> None:
     with pytest.raises((ValueError, TypeError)):
         build_model(parse_model_spec(bad))

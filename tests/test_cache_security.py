@@ -13,16 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tokbench import upstream
-from tokbench.adapter import WeightsUnavailable
 from tokbench.cache import decode_records, encode_records, sweep_stale_temp_files, temp_path
-from tokbench.code_identity import code_identity
+from tokbench.families import weights
+from tokbench.fingerprint import code_fingerprint
 from tokbench.results import read_result
 from tokbench.runner import RunConfig, RunError, Runner, run
+from tokbench.tokenizer import WeightsUnavailable
 
-AVGPOOL = textwrap.dedent('''
+AVGPOOL = textwrap.dedent("""
     import torch.nn.functional as F
-    from tokbench.adapter import Encoded, Tokenizer, TokenizerInfo
+    from tokbench.tokenizer import Encoded, Tokenizer, TokenizerInfo
 
     class AvgPoolTokenizer(Tokenizer):
         def __init__(self, factor=8):
@@ -34,7 +34,7 @@ AVGPOOL = textwrap.dedent('''
 
         def decode(self, encoded):
             return F.interpolate(encoded.latents, scale_factor=self.factor, mode="{mode}").clamp(0, 1)
-''')
+""")
 
 
 def _config(tmp_path: Path, images: Path, model: str, suites: list[str] | None = None, **kw) -> RunConfig:
@@ -61,28 +61,38 @@ def test_editing_a_file_adapter_is_never_scored_from_the_old_cache(tmp_path: Pat
     assert (again, calls_again) == (before, 0)  # unchanged code: all cache hits
     tok.write_text(AVGPOOL.format(mode="nearest"))
     after, calls_after, res_after = _psnr_and_calls(cfg)
-    fresh, _, _ = _psnr_and_calls(_config(tmp_path, image_folder, cfg.model, cache_dir=str(tmp_path / "fresh"),
-                                          output_dir=str(tmp_path / "o2"), suite_options=cfg.suite_options))
+    fresh, _, _ = _psnr_and_calls(
+        _config(
+            tmp_path,
+            image_folder,
+            cfg.model,
+            cache_dir=str(tmp_path / "fresh"),
+            output_dir=str(tmp_path / "o2"),
+            suite_options=cfg.suite_options,
+        )
+    )
     assert calls_after > 0 and after == fresh != before
     assert res_after["model"]["key"] != res["model"]["key"]
 
 
-def test_code_identity_follows_an_edit_that_keeps_size_and_mtime(tmp_path: Path, monkeypatch) -> None:
+def test_code_fingerprint_follows_an_edit_that_keeps_size_and_mtime(tmp_path: Path, monkeypatch) -> None:
     pkg = tmp_path / "tokpkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     (pkg / "helpers.py").write_text("SCALE = 1.0\n")
-    (pkg / "tok.py").write_text("from tokbench.adapter import Tokenizer\nfrom tokpkg.helpers import SCALE\n\n\n"
-                                "class Tok(Tokenizer):\n    pass\n")
+    (pkg / "tok.py").write_text(
+        "from tokbench.tokenizer import Tokenizer\nfrom tokpkg.helpers import SCALE\n\n\n"
+        "class Tok(Tokenizer):\n    pass\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     mod = importlib.import_module("tokpkg.tok")
-    first = code_identity(mod.Tok)
-    assert set(first["files"]) >= {"tokpkg.tok", "tokpkg.helpers", "tokbench.adapter"}
+    first = code_fingerprint(mod.Tok)
+    assert set(first["files"]) >= {"tokpkg.tok", "tokpkg.helpers", "tokbench.tokenizer"}
     helper = pkg / "helpers.py"
     st = helper.stat()
     helper.write_text("SCALE = 2.0\n")  # same size
     os.utime(helper, ns=(st.st_atime_ns, st.st_mtime_ns))  # mtime put back
-    second = code_identity(mod.Tok)
+    second = code_fingerprint(mod.Tok)
     assert second["sha256"] != first["sha256"]
     assert second["files"]["tokpkg.tok"] == first["files"]["tokpkg.tok"]
     for name in ("tokpkg.tok", "tokpkg.helpers", "tokpkg"):
@@ -92,11 +102,11 @@ def test_code_identity_follows_an_edit_that_keeps_size_and_mtime(tmp_path: Path,
 def test_weights_hash_memo_follows_an_edit_that_keeps_size_and_mtime(tmp_path: Path) -> None:
     f = tmp_path / "w.bin"
     f.write_bytes(b"a" * 64)
-    first = upstream.sha256_file(f)
+    first = weights.sha256_file(f)
     st = f.stat()
     f.write_bytes(b"b" * 64)
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert upstream.sha256_file(f) == hashlib.sha256(b"b" * 64).hexdigest() != first
+    assert weights.sha256_file(f) == hashlib.sha256(b"b" * 64).hexdigest() != first
 
 
 class _Marker:
@@ -116,8 +126,9 @@ def test_crafted_record_cache_entries_never_run_code(tmp_path: Path, image_folde
     entries = [p for p in (tmp_path / "cache" / "records").rglob("*") if p.is_file()]
     assert entries
     marker = tmp_path / "marker.txt"
-    payload = pickle.dumps([{"image_id": "x", "psnr": 60.68, "mse": 0.0, "n_values": 1, "ssim": 1.0,
-                             "hook": _Marker(str(marker))}])
+    payload = pickle.dumps(
+        [{"image_id": "x", "psnr": 60.68, "mse": 0.0, "n_values": 1, "ssim": 1.0, "hook": _Marker(str(marker))}]
+    )
     for p in entries:
         p.write_bytes(hashlib.sha256(payload).digest() + payload)  # the old format's checksum, made to match
     runner = Runner(cfg)
@@ -139,8 +150,15 @@ def test_record_arrays_holding_objects_are_refused() -> None:
 
 
 def test_records_round_trip_as_data() -> None:
-    records = [{"image_id": "a", "v": np.float32(0.1), "t": (1, 2), "arr": np.arange(5, dtype=np.float32),
-                "nested": {"n": None, "ok": True, "s": "é"}}]
+    records = [
+        {
+            "image_id": "a",
+            "v": np.float32(0.1),
+            "t": (1, 2),
+            "arr": np.arange(5, dtype=np.float32),
+            "nested": {"n": None, "ok": True, "s": "é"},
+        }
+    ]
     back = decode_records(encode_records(records))
     assert back[0]["v"] == float(np.float32(0.1)) and back[0]["t"] == [1, 2] and back[0]["nested"]["s"] == "é"
     np.testing.assert_array_equal(back[0]["arr"], records[0]["arr"])
@@ -177,11 +195,11 @@ def test_checkpoints_with_pickled_objects_need_trust(tmp_path: Path) -> None:
     f = tmp_path / "ckpt.pt"
     torch.save({"model": {"w": torch.zeros(2)}, "args": argparse.Namespace(lr=1)}, f)
     with pytest.raises(WeightsUnavailable, match="trust_pickle=true"):
-        upstream.load_checkpoint(f)
-    assert set(upstream.load_checkpoint(f, trust_pickle=True)) == {"model", "args"}
+        weights.load_checkpoint(f)
+    assert set(weights.load_checkpoint(f, trust_pickle=True)) == {"model", "args"}
     plain = tmp_path / "plain.pt"
     torch.save({"model": {"w": torch.ones(2)}}, plain)
-    assert upstream.load_checkpoint(plain)["model"]["w"].sum() == 2
+    assert weights.load_checkpoint(plain)["model"]["w"].sum() == 2
 
 
 def test_the_temp_sweep_only_removes_tokbench_temp_files_of_dead_writers(tmp_path: Path) -> None:
@@ -216,15 +234,15 @@ def test_an_instances_file_from_another_run_is_flagged(tmp_path: Path, image_fol
         atomic_write_bytes(p.with_suffix(".jsonl"), instances_bytes(records))
         raise KeyboardInterrupt
 
-    import tokbench.runner as runner_mod
+    import tokbench.record as record_mod
 
     cfg2 = _config(tmp_path, image_folder, "jpeg:quality=20", limit=2, suite_options=cfg.suite_options)
-    runner_mod.write_result = killed_between
+    record_mod.write_result = killed_between
     try:
         with pytest.raises(KeyboardInterrupt):
             run(cfg2)
     finally:
-        runner_mod.write_result = real_write
+        record_mod.write_result = real_write
     assert len(jsonl.read_text().splitlines()) == 2  # the new records beside the old result
     with pytest.raises(BadResult, match="interrupted"):
         read_instances(path)
@@ -234,13 +252,14 @@ def test_example_crops_of_another_run_are_not_embedded(tmp_path: Path) -> None:
     import json
 
     from tokbench.report.collect import Entry
-    from tokbench.report.examples import load_examples
+    from tokbench.report.embedded_examples import load_examples
 
     result = tmp_path / "text-256.json"
     folder = tmp_path / "text-256.examples"
     folder.mkdir()
     (folder / "index.json").write_text(json.dumps({"instances_sha256": "a" * 64, "examples": []}))
-    entry = Entry({"suite": {"name": "text"}, "model": {"id": "m"}, "resolution": 256,
-                   "instances_sha256": "b" * 64}, result)
+    entry = Entry(
+        {"suite": {"name": "text"}, "model": {"id": "m"}, "resolution": 256, "instances_sha256": "b" * 64}, result
+    )
     examples, notes = load_examples(entry)
     assert examples == [] and "another run" in notes[0]

@@ -7,16 +7,17 @@ import math
 from pathlib import Path
 
 import pytest
+from fakes import write_fake
 
 from tokbench.report.commands import check_cmd
-from tokbench.report.fake import write_fake
 from tokbench.report.gate import parse_tolerance, run_check
 
 BASE = {"t_acc": 50.0, "t_acc_small": 20.0, "t_ned": 70.0, "f_sim": 0.93, "psnr": 25.0, "rfid": 10.0}
 
 
-def _pair(tmp_path: Path, new: dict[str, float | None], base: dict[str, float] | None = None,
-          **new_kwargs: object) -> tuple[Path, Path]:
+def _pair(
+    tmp_path: Path, new: dict[str, float | None], base: dict[str, float] | None = None, **new_kwargs: object
+) -> tuple[Path, Path]:
     old = write_fake(tmp_path / "old", model="tok:v1", suite="text", metrics=base or BASE)
     fresh = write_fake(tmp_path / "new", model="tok:v2", suite="text", metrics=new, **new_kwargs)  # type: ignore[arg-type]
     return fresh, old
@@ -48,15 +49,19 @@ def test_regression_fails_with_a_readable_table(tmp_path: Path, capsys: pytest.C
     assert "| text / ds @256 | T-ACC ↑ | 50 | 48 | -2 | 0.5 | **REGRESSED** |" in md
 
 
-@pytest.mark.parametrize(("metric", "old", "edge", "away", "max_drop"), [
-    ("t_acc", 50.0, 49.5, -math.inf, []),  # default 0.5 points, higher is better
-    ("f_sim", 0.93, 0.925, -math.inf, []),  # 0.93 - 0.925 is 0.005 exactly in decimal
-    ("rfid", 10.0, 10.2, math.inf, []),  # default 2 % of the baseline, lower is better
-    ("psnr", 25.0, 24.9, -math.inf, ["psnr=0.1"]),  # override
-    ("psnr", 25.0, 24.75, -math.inf, ["psnr=1%"]),  # relative override
-])
-def test_tolerance_boundary_is_exact(tmp_path: Path, metric: str, old: float, edge: float, away: float,
-                                     max_drop: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("metric", "old", "edge", "away", "max_drop"),
+    [
+        ("t_acc", 50.0, 49.5, -math.inf, []),  # default 0.5 points, higher is better
+        ("f_sim", 0.93, 0.925, -math.inf, []),  # 0.93 - 0.925 is 0.005 exactly in decimal
+        ("rfid", 10.0, 10.2, math.inf, []),  # default 2 % of the baseline, lower is better
+        ("psnr", 25.0, 24.9, -math.inf, ["psnr=0.1"]),  # override
+        ("psnr", 25.0, 24.75, -math.inf, ["psnr=1%"]),  # relative override
+    ],
+)
+def test_tolerance_boundary_is_exact(
+    tmp_path: Path, metric: str, old: float, edge: float, away: float, max_drop: list[str]
+) -> None:
     base = {**BASE, metric: old}
     assert _check(tmp_path / "edge", {**base, metric: edge}, max_drop, base=base) == 0
     beyond = math.nextafter(edge, away)  # one float step past the tolerance
@@ -77,15 +82,19 @@ def test_unknown_direction_metrics_are_not_gated_unless_asked(tmp_path: Path) ->
     assert _check(tmp_path / "c", {**base, "level0.zipf_s": 0.95}, ["level0.zipf_s=0.1"], base=base) == 0
 
 
-@pytest.mark.parametrize(("kwargs", "needle"), [
-    ({"protocol": "center-crop"}, "protocol differs: 'tokbench-paper'"),
-    ({"identity": {"manifest_sha256": "changed"}}, "dataset identity manifest_sha256 differs"),
-    ({"suite_options": {"ocr": "easyocr"}}, "text option ocr differs: 'parseq'"),
-    ({"dataset": "other"}, "dataset differs: 'ds' (baseline) vs 'other' (new)"),
-    ({"resolution": 512}, "resolution differs: 256 (baseline) vs 512 (new)"),
-])
-def test_incompatible_results_exit_2_with_the_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                      kwargs: dict, needle: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"protocol": "center-crop"}, "protocol differs: 'tokbench-paper'"),
+        ({"identity": {"manifest_sha256": "changed"}}, "dataset identity manifest_sha256 differs"),
+        ({"suite_options": {"ocr": "easyocr"}}, "text option ocr differs: 'parseq'"),
+        ({"dataset": "other"}, "dataset differs: 'ds' (baseline) vs 'other' (new)"),
+        ({"resolution": 512}, "resolution differs: 256 (baseline) vs 512 (new)"),
+    ],
+)
+def test_incompatible_results_exit_2_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kwargs: dict, needle: str
+) -> None:
     assert _check(tmp_path, dict(BASE), **kwargs) == 2
     out = json.loads(capsys.readouterr().out)
     assert any(needle in p for p in out["problems"]), out["problems"]

@@ -44,8 +44,20 @@ def test_unknown_suite_and_bad_values_are_one_line_errors(tmp_path: Path) -> Non
 
 
 def test_run_on_a_folder_writes_a_valid_result(tmp_path: Path, image_folder: Path) -> None:
-    out = tokbench("run", "--model", "jpeg:quality=5,down=4", "--suite", "recon", "--dataset", "folder",
-                   "--images", str(image_folder), "--output-dir", str(tmp_path / "out"), "--json")
+    out = tokbench(
+        "run",
+        "--model",
+        "jpeg:quality=5,down=4",
+        "--suite",
+        "recon",
+        "--dataset",
+        "folder",
+        "--images",
+        str(image_folder),
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     [summary] = json.loads(out.stdout)
     res = read_result(Path(summary["file"]))
@@ -57,17 +69,40 @@ def test_readme_adapter_example_runs(tmp_path: Path, image_folder: Path) -> None
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     block = readme.split("```python\n# my_tok.py", 1)[1].split("```", 1)[0]
     (tmp_path / "my_tok.py").write_text("# my_tok.py" + block)
-    out = tokbench("run", "--model", f"{tmp_path / 'my_tok.py'}:AvgPoolTokenizer:factor=8", "--suite", "recon",
-                   "--dataset", "folder", "--images", str(image_folder), "--output-dir", str(tmp_path / "o"),
-                   "--json")
+    out = tokbench(
+        "run",
+        "--model",
+        f"{tmp_path / 'my_tok.py'}:AvgPoolTokenizer:factor=8",
+        "--suite",
+        "recon",
+        "--dataset",
+        "folder",
+        "--images",
+        str(image_folder),
+        "--output-dir",
+        str(tmp_path / "o"),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     [summary] = json.loads(out.stdout)
     assert summary["model"] == "my_tok.AvgPoolTokenizer:factor=8" and summary["metrics"]["psnr"] > 10
 
 
 def test_run_on_the_embedded_samples(tmp_path: Path) -> None:
-    out = tokbench("run", "--model", "jpeg", "--suite", "recon", "--limit", "3", "--output-dir", str(tmp_path),
-                   "--suite-arg", "recon:lpips=none", "--json")
+    out = tokbench(
+        "run",
+        "--model",
+        "jpeg",
+        "--suite",
+        "recon",
+        "--limit",
+        "3",
+        "--output-dir",
+        str(tmp_path),
+        "--suite-arg",
+        "recon:lpips=none",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     [summary] = json.loads(out.stdout)
     assert summary["dataset"] == "samples" and summary["counts"]["images_used"] == 3

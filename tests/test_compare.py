@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes import write_fake
 
 from tokbench.report.commands import compare_cmd
 from tokbench.report.compare import BETTER, EQUAL, UNKNOWN, WORSE, compare_sets
-from tokbench.report.fake import write_fake
 
 A = {"psnr": 25.0, "ssim": 0.8, "lpips_alex": 0.3, "rfid": 5.0, "zipf_s": 1.0}
 B = {"psnr": 26.5, "ssim": 0.7, "lpips_alex": 0.2, "rfid": 5.0, "zipf_s": 1.5}
@@ -43,8 +43,7 @@ def test_sets_of_several_models_pair_by_model(tmp_path: Path) -> None:
         write_fake(tmp_path / "a", model=model, suite="recon", metrics={"psnr": psnr})
         write_fake(tmp_path / "b", model=model, suite="recon", metrics={"psnr": psnr - 1})
     c = compare_sets([tmp_path / "a"], [tmp_path / "b"])
-    assert sorted((x.pair, x.delta) for x in c.deltas) == [("recon / ds @256 [x]", -1.0),
-                                                          ("recon / ds @256 [y]", -1.0)]
+    assert sorted((x.pair, x.delta) for x in c.deltas) == [("recon / ds @256 [x]", -1.0), ("recon / ds @256 [y]", -1.0)]
 
 
 def test_nothing_to_compare_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -53,8 +53,10 @@ def test_import_buckets_and_means_equal_the_reference_algorithm(tmp_path: Path) 
     [path] = import_tokbench_outputs(ref_files(), tmp_path, model="tokenizer1")
     res = read_result(path)
     ref = reference_algorithm(ref_files())
-    ours = {b: (res["buckets"][b]["n"], res["buckets"][b]["t_acc"], res["buckets"][b]["t_ned"])
-            for b in ("small", "medium", "large")}
+    ours = {
+        b: (res["buckets"][b]["n"], res["buckets"][b]["t_acc"], res["buckets"][b]["t_ned"])
+        for b in ("small", "medium", "large")
+    }
     message = f"ours {ours} vs reference {ref}"
     for b in ref:
         assert ours[b][0] == ref[b][0], message

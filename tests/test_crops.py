@@ -60,17 +60,20 @@ def test_box_entirely_outside(img: np.ndarray) -> None:
     assert c.image is None and c.skip == OUTSIDE and c.clipped
 
 
-@pytest.mark.parametrize(("bbox", "reason"), [
-    ([[0, 0], [10, 0], [10, 10]], BAD_POLYGON),  # 3 points
-    ([[0, 0], [10, 0], [10, 10], [5, 12], [0, 10]], BAD_POLYGON),  # 5 points
-    ([0, 0, 10, 0, 10, 10, 5, 12, 0, 10], BAD_POLYGON),  # 5 points, flat
-    ([1, 2, 3], BAD_GEOMETRY),
-    ("10,10,20,20", BAD_GEOMETRY),
-    ([10, None, 20, 20], BAD_GEOMETRY),
-    ([10, float("nan"), 20, 20], BAD_GEOMETRY),
-    ([], BAD_GEOMETRY),
-    ([[0, 0, 1], [1, 1, 1]], BAD_GEOMETRY),
-])
+@pytest.mark.parametrize(
+    ("bbox", "reason"),
+    [
+        ([[0, 0], [10, 0], [10, 10]], BAD_POLYGON),  # 3 points
+        ([[0, 0], [10, 0], [10, 10], [5, 12], [0, 10]], BAD_POLYGON),  # 5 points
+        ([0, 0, 10, 0, 10, 10, 5, 12, 0, 10], BAD_POLYGON),  # 5 points, flat
+        ([1, 2, 3], BAD_GEOMETRY),
+        ("10,10,20,20", BAD_GEOMETRY),
+        ([10, None, 20, 20], BAD_GEOMETRY),
+        ([10, float("nan"), 20, 20], BAD_GEOMETRY),
+        ([], BAD_GEOMETRY),
+        ([[0, 0, 1], [1, 1, 1]], BAD_GEOMETRY),
+    ],
+)
 def test_bad_geometry_is_rejected_with_reason(img: np.ndarray, bbox: object, reason: str) -> None:
     c = cut(img, bbox)
     assert c.image is None and c.skip == reason

@@ -52,8 +52,11 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
 def test_bad_images_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "zero.png").write_bytes(b"")
     (tmp_path / "text.png").write_text("hello")
-    for name, reason in (("zero.png", "empty file"), ("text.png", "not a readable image"),
-                         ("missing.png", "cannot read")):
+    for name, reason in (
+        ("zero.png", "empty file"),
+        ("text.png", "not a readable image"),
+        ("missing.png", "cannot read"),
+    ):
         with pytest.raises(BadImage, match=reason) as err:
             load_rgb(tmp_path / name)
         assert name in str(err.value)
@@ -68,24 +71,42 @@ def test_malformed_annotation_json_names_the_line(tmp_path: Path) -> None:
 
 def test_annotation_records_are_checked_and_counted(tmp_path: Path) -> None:
     path = tmp_path / "ann.json"
-    path.write_text(json.dumps([
-        {"file_name": "a.png", "height": 1, "width": 1, "annotations": [{"rec": "x", "bbox": [0, 0, 1, 1]}]},
-        {"file_name": "a.png", "annotations": []},
-        {"height": 3, "annotations": []},
-        {"file_name": "b.png", "annotations": "nope"},
-        "junk",
-    ]))
+    path.write_text(
+        json.dumps(
+            [
+                {"file_name": "a.png", "height": 1, "width": 1, "annotations": [{"rec": "x", "bbox": [0, 0, 1, 1]}]},
+                {"file_name": "a.png", "annotations": []},
+                {"height": 3, "annotations": []},
+                {"file_name": "b.png", "annotations": "nope"},
+                "junk",
+            ]
+        )
+    )
     records, skipped = read_annotations(path, "tokbench-text")
     assert [r.file_name for r in records] == ["a.png"]
     reasons = [r for _, r in skipped]
-    assert reasons == ["duplicate file name in annotations", "missing field 'file_name'",
-                       "missing or non-list field 'annotations'", "record is not an object"]
+    assert reasons == [
+        "duplicate file name in annotations",
+        "missing field 'file_name'",
+        "missing or non-list field 'annotations'",
+        "record is not an object",
+    ]
 
 
 def test_face_format_is_detected(tmp_path: Path) -> None:
     path = tmp_path / "face_meta.json"
-    path.write_text(json.dumps([{"image_name": "f.png", "img_height": 9, "img_width": 9,
-                                 "faces": [{"kps": [[1, 1]] * 5, "ratio": 0.3, "box": [0, 0, 5, 5]}]}]))
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "image_name": "f.png",
+                    "img_height": 9,
+                    "img_width": 9,
+                    "faces": [{"kps": [[1, 1]] * 5, "ratio": 0.3, "box": [0, 0, 5, 5]}],
+                }
+            ]
+        )
+    )
     [rec], skipped = read_annotations(path)
     assert rec.annotations["faces"][0]["ratio"] == 0.3 and not skipped
 
@@ -95,14 +116,23 @@ def test_annotation_dataset_counts_missing_images(tmp_path: Path) -> None:
     folder.mkdir()
     Image.fromarray(photo(30, 40)).save(folder / "here.png")
     ann = tmp_path / "text_mine.json"
-    ann.write_text(json.dumps([{"file_name": n, "height": 30, "width": 40, "annotations": []}
-                               for n in ("here.png", "gone.png")]))
+    ann.write_text(
+        json.dumps([{"file_name": n, "height": 30, "width": 40, "annotations": []} for n in ("here.png", "gone.png")])
+    )
     with pytest.raises(DatasetUnavailable, match="--images"):
         resolve_dataset(str(ann))
     ds = resolve_dataset(str(ann), images=str(folder))
     assert [s.image_id for s in ds.samples] == ["here.png", "gone.png"]
-    [path] = run(RunConfig(model="identity", suites=["recon"], dataset=str(ann), images=str(folder),
-                           output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache")))
+    [path] = run(
+        RunConfig(
+            model="identity",
+            suites=["recon"],
+            dataset=str(ann),
+            images=str(folder),
+            output_dir=str(tmp_path / "out"),
+            cache_dir=str(tmp_path / "cache"),
+        )
+    )
     res = read_result(path)
     assert res["counts"]["images_used"] == 1 and res["counts"]["images_skipped"] == {"unreadable image": 1}
     assert res["dataset"]["identity"]["annotations_sha256"]
@@ -110,8 +140,18 @@ def test_annotation_dataset_counts_missing_images(tmp_path: Path) -> None:
 
 def manifest_file(tmp_path: Path, files: dict[str, str]) -> Path:
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps({"name": "mine", "kind": "images", "source": {"type": "local", "env": "MINE_DIR"},
-                                "images": ".", "annotations": None, "files": files}))
+    path.write_text(
+        json.dumps(
+            {
+                "name": "mine",
+                "kind": "images",
+                "source": {"type": "local", "env": "MINE_DIR"},
+                "images": ".",
+                "annotations": None,
+                "files": files,
+            }
+        )
+    )
     return path
 
 

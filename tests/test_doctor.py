@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tokbench import upstream
 from tokbench.doctor import Check, doctor, list_models, render
+from tokbench.families.catalog import families
+from tokbench.families.source import SourceTree
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_adapters_glue import GIGATOK, state_of, write_clone  # noqa: E402
@@ -22,8 +23,8 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
 
 def test_list_models_covers_every_family_and_variant_without_importing_models() -> None:
     rows = list_models()
-    assert {r["model"] for r in rows} == set(upstream.FAMILIES)
-    assert len(rows) == sum(len(f.variants) for f in upstream.FAMILIES.values())
+    assert {r["model"] for r in rows} == set(families())
+    assert len(rows) == sum(len(f.variants) for f in families().values())
     gt = next(r for r in rows if r["spec"] == "gigatok:variant=XLXXL")
     assert gt["native_size"] == 256 and gt["tokens"] == 256 and gt["codebook_sizes"] == [16384]
     assert gt["bpp"] == pytest.approx(256 * 14 / 256**2) and gt["license"] == "MIT" and gt["layout"] == "1d"
@@ -37,18 +38,22 @@ def test_list_models_covers_every_family_and_variant_without_importing_models() 
     cosmos_ci = next(r for r in rows if r["spec"] == "cosmos:variant=CI8x8")
     assert cosmos_ci["kind"] == "continuous" and cosmos_ci["latent_channels"] == 16
     assert all(r["has_clone"] is None for r in rows if r["source"] != "clone")
+    routes = {r["model"]: r["route"] for r in rows}
+    assert (routes["sd-vae"], routes["janus-vq"], routes["gigatok"]) == ("diffusers hub", "transformers hub", "clone")
 
 
 def test_listing_imports_neither_torch_nor_model_code() -> None:
     import subprocess
 
+    # the adapter files are read (their catalog rows), so they must import nothing heavy at module level
+    heavy = ("torch", "diffusers", "transformers", "safetensors")
     code = (
         "import sys; from tokbench.doctor import list_models; from tokbench.registry import MODELS; "
         "list_models(); MODELS.names(); "
-        "print([m for m in ('torch', 'diffusers', 'tokbench.adapters.gigatok') if m in sys.modules])"
+        f"print([m for m in {heavy!r} if m in sys.modules], 'tokbench.adapters.gigatok' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert out.strip() == "[] True"
 
 
 def test_list_models_sees_clone_and_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,10 +90,8 @@ def test_doctor_missing_clone_names_git_clone_and_env(monkeypatch: pytest.Monkey
 
 
 def test_doctor_missing_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    fam = upstream.FAMILIES["var"]
-    monkeypatch.setitem(
-        upstream.FAMILIES, "var", type(fam)(**{**fam.__dict__, "packages": ("no_such_pkg_xyz",)})
-    )
+    fam = families()["var"]
+    monkeypatch.setitem(families(), "var", type(fam)(**{**fam.__dict__, "packages": ("no_such_pkg_xyz",)}))
     check = by_name(doctor("var"))["package no_such_pkg_xyz"]
     assert not check.ok and check.fix.startswith("pip install no-such-pkg-xyz")
 
@@ -116,7 +119,7 @@ def test_doctor_passes_end_to_end_on_a_clone(tmp_path: Path, monkeypatch: pytest
     torch.save(
         {
             "model": state_of(
-                upstream.SourceTree.get(clone),
+                SourceTree.get(clone),
                 "tokenizer.tokenizer_image.vq.vq_vit_model",
                 "VQVitModelPlus",
                 0,
@@ -126,8 +129,8 @@ def test_doctor_passes_end_to_end_on_a_clone(tmp_path: Path, monkeypatch: pytest
         },
         ckpt,
     )
-    fam = upstream.FAMILIES["gigatok"]  # the stand-in needs none of the real clone's packages
-    monkeypatch.setitem(upstream.FAMILIES, "gigatok", type(fam)(**{**fam.__dict__, "packages": ("yaml",)}))
+    fam = families()["gigatok"]  # the stand-in needs none of the real clone's packages
+    monkeypatch.setitem(families(), "gigatok", type(fam)(**{**fam.__dict__, "packages": ("yaml",)}))
     checks = doctor(f"gigatok:source={clone},ckpt={ckpt}")
     assert all(c.ok for c in checks), render(checks)
     run = by_name(checks)["encode/decode"]

@@ -47,8 +47,10 @@ def degrade(img: np.ndarray, down: int, quality: int | None = None) -> np.ndarra
 # -- alignment ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("angle", "scale", "tx", "ty"), [
-    (0, 1, 0, 0), (17, 2.3, 140, 60), (-35, 0.6, 20, 300), (90, 3.1, 400, 10), (180, 1.7, 350, 380)])
+@pytest.mark.parametrize(
+    ("angle", "scale", "tx", "ty"),
+    [(0, 1, 0, 0), (17, 2.3, 140, 60), (-35, 0.6, 20, 300), (90, 3.1, 400, 10), (180, 1.7, 350, 380)],
+)
 def test_alignment_maps_keypoints_onto_the_template(angle: float, scale: float, tx: float, ty: float) -> None:
     forward = similarity(angle, scale, tx, ty)  # template -> image
     kps = apply_affine(forward, ARCFACE_TEMPLATE)
@@ -86,8 +88,9 @@ def test_umeyama_agrees_with_skimage_on_noisy_points() -> None:
     np.testing.assert_allclose(umeyama(src, ARCFACE_TEMPLATE), est.params, atol=1e-9)
 
 
-@pytest.mark.parametrize("kps", [
-    [[0, 0]] * 4, [1, 2, 3], "x", [[0, 0], [1, 1], [2, 2], [3, 3], [4, float("nan")]], None])
+@pytest.mark.parametrize(
+    "kps", [[[0, 0]] * 4, [1, 2, 3], "x", [[0, 0], [1, 1], [2, 2], [3, 3], [4, float("nan")]], None]
+)
 def test_bad_keypoints_have_reasons(kps: object) -> None:
     with pytest.raises(BadKeypoints) as info:
         arcface_matrix(kps)
@@ -158,8 +161,7 @@ def test_onnx_backend_accepts_a_plain_callable() -> None:
     assert backend.embed([np.zeros((112, 112, 3), np.uint8)] * 2).shape == (2, 8)
 
 
-def test_onnx_pack_missing_names_file_place_and_source(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_onnx_pack_missing_names_file_place_and_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tokbench.backends import face_onnx
 
     monkeypatch.setenv("HOME", str(tmp_path))

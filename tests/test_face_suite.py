@@ -42,8 +42,10 @@ def suite():
 
 
 def items(samples, resolution: int, restore=lambda img: img.copy()) -> list[Item]:
-    return [Item(r["image_name"], img, restore(img), img, img, resolution,
-                 {"faces": r["faces"], "dataset": "samples"}) for r, img in samples]
+    return [
+        Item(r["image_name"], img, restore(img), img, img, resolution, {"faces": r["faces"], "dataset": "samples"})
+        for r, img in samples
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -101,14 +103,24 @@ def test_bad_faces_are_skipped_with_reasons(suite, samples) -> None:
         "not a face",
     ]
     [recs] = suite.process([Item("x", img, img, img, img, 512, {"faces": faces})])
-    assert [r.get("skip") for r in recs] == [None, "kps must be 5 points", "unreadable kps", None,
-                                             "missing ratio", "unreadable face annotation"]
+    assert [r.get("skip") for r in recs] == [
+        None,
+        "kps must be 5 points",
+        "unreadable kps",
+        None,
+        "missing ratio",
+        "unreadable face annotation",
+    ]
     assert recs[3]["ratio_source"] == "computed"
     assert recs[3]["ratio"] == pytest.approx(good["ratio"], abs=1e-6)
     out = suite.aggregate(recs, 512)
     assert out["extra"]["counts"]["scored"] == 2
-    assert out["extra"]["counts"]["skipped"] == {"kps must be 5 points": 1, "unreadable kps": 1,
-                                                 "missing ratio": 1, "unreadable face annotation": 1}
+    assert out["extra"]["counts"]["skipped"] == {
+        "kps must be 5 points": 1,
+        "unreadable kps": 1,
+        "missing ratio": 1,
+        "unreadable face annotation": 1,
+    }
 
 
 def test_onnx_backend_through_the_suite(samples) -> None:
@@ -128,7 +140,7 @@ def test_onnx_backend_through_the_suite(samples) -> None:
     assert recs and all("l2" not in r and 0.0 < r["f_sim"] <= 1.0 for r in recs)
     out = s.aggregate(recs, 512)
     assert set(out["metrics"]) == {"f_sim", "f_sim_small", "f_sim_medium", "f_sim_large", "f_sim_pooled"}
-    assert s.identity()["backend"]["align"] == "arcface-112-umeyama-gt-kps"
+    assert s.fingerprint()["backend"]["align"] == "arcface-112-umeyama-gt-kps"
 
 
 def test_options_are_checked() -> None:
@@ -137,6 +149,7 @@ def test_options_are_checked() -> None:
     with pytest.raises(ValueError, match="unknown option"):
         FaceSuite(model="x")
     with pytest.raises(ValueError, match="rect must be"):
-        FaceSuite(rect="detector")
+        FaceSuite(face="dlib:rect=detector")
+    assert FaceSuite(face="dlib:rect=box").backend.rect == "box"
     with pytest.raises(KeyError, match="unknown face backend"):
         FaceSuite(face="arcface")

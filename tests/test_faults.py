@@ -72,36 +72,74 @@ def test_backend_failing_to_load_stops_before_any_tokenizer_work(tmp_path, image
 
 def test_impossible_resolution_is_refused_before_work(tmp_path, image_folder) -> None:
     adapter = tmp_path / "fixed.py"
-    adapter.write_text(textwrap.dedent('''
-        from tokbench.adapter import Encoded, Tokenizer, TokenizerInfo
+    adapter.write_text(
+        textwrap.dedent("""
+        from tokbench.tokenizer import Encoded, Tokenizer, TokenizerInfo
         class Fixed(Tokenizer):
             info = TokenizerInfo(name="fixed", family="t", kind="continuous", native_size=256)
             def encode(self, x): return Encoded(latents=x)
             def decode(self, e): return e.latents
-    '''))
-    out = subprocess.run([sys.executable, "-m", "tokbench", "run", "--model", f"{adapter}:Fixed", "--suite", "recon",
-                          "--dataset", "folder", "--images", str(image_folder), "--resolution", "512",
-                          "--output-dir", str(tmp_path / "o")], capture_output=True, text=True)
+    """)
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tokbench",
+            "run",
+            "--model",
+            f"{adapter}:Fixed",
+            "--suite",
+            "recon",
+            "--dataset",
+            "folder",
+            "--images",
+            str(image_folder),
+            "--resolution",
+            "512",
+            "--output-dir",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 1 and "only takes 256x256" in out.stderr and "Traceback" not in out.stderr
 
 
-SLOW = textwrap.dedent('''
+SLOW = textwrap.dedent("""
     import time
-    from tokbench.adapter import Encoded, Tokenizer, TokenizerInfo
+    from tokbench.tokenizer import Encoded, Tokenizer, TokenizerInfo
     class Slow(Tokenizer):
         info = TokenizerInfo(name="slow", family="t", kind="continuous")
         def encode(self, x):
             time.sleep(0.4)
             return Encoded(latents=x)
         def decode(self, e): return e.latents
-''')
+""")
 
 
 def test_two_runs_on_one_output_folder_wait_for_each_other(tmp_path, image_folder) -> None:
     (tmp_path / "slow.py").write_text(SLOW)
-    cmd = [sys.executable, "-m", "tokbench", "run", "--model", f"{tmp_path / 'slow.py'}:Slow", "--suite", "recon",
-           "--dataset", "folder", "--images", str(image_folder), "--batch-size", "1",
-           "--output-dir", str(tmp_path / "o"), "--cache-dir", str(tmp_path / "c")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tokbench",
+        "run",
+        "--model",
+        f"{tmp_path / 'slow.py'}:Slow",
+        "--suite",
+        "recon",
+        "--dataset",
+        "folder",
+        "--images",
+        str(image_folder),
+        "--batch-size",
+        "1",
+        "--output-dir",
+        str(tmp_path / "o"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 30
     while time.time() < deadline and not (tmp_path / "o" / ".tokbench.lock").exists():
@@ -116,15 +154,25 @@ def test_two_runs_on_one_output_folder_wait_for_each_other(tmp_path, image_folde
     assert read_result(path)["counts"]["images_used"] == 4
 
 
-record = st.fixed_dictionaries({}, optional={
-    "file_name": st.one_of(st.text(max_size=8), st.integers(), st.none()),
-    "height": st.one_of(st.integers(-5, 5000), st.floats(allow_nan=True), st.none()),
-    "width": st.one_of(st.integers(-5, 5000), st.text(max_size=3)),
-    "annotations": st.one_of(st.lists(st.dictionaries(st.sampled_from(["rec", "bbox", "ratio"]),
-                                                      st.one_of(st.text(max_size=5), st.floats(allow_nan=True),
-                                                                st.lists(st.integers(-9, 9), max_size=9))),
-                                      max_size=3), st.text(max_size=3), st.none()),
-})
+record = st.fixed_dictionaries(
+    {},
+    optional={
+        "file_name": st.one_of(st.text(max_size=8), st.integers(), st.none()),
+        "height": st.one_of(st.integers(-5, 5000), st.floats(allow_nan=True), st.none()),
+        "width": st.one_of(st.integers(-5, 5000), st.text(max_size=3)),
+        "annotations": st.one_of(
+            st.lists(
+                st.dictionaries(
+                    st.sampled_from(["rec", "bbox", "ratio"]),
+                    st.one_of(st.text(max_size=5), st.floats(allow_nan=True), st.lists(st.integers(-9, 9), max_size=9)),
+                ),
+                max_size=3,
+            ),
+            st.text(max_size=3),
+            st.none(),
+        ),
+    },
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -146,11 +194,33 @@ def test_sigkill_at_random_points_resumes_exactly(tmp_path, image_folder, seed) 
     import signal
 
     (tmp_path / "slow.py").write_text(SLOW.replace("0.4", "0.25"))
-    cmd = [sys.executable, "-m", "tokbench", "run", "--model", f"{tmp_path / 'slow.py'}:Slow", "--suite",
-           "recon", "--dataset", "folder", "--images", str(image_folder), "--batch-size", "1", "--resolution",
-           "64,128", "--output-dir", str(tmp_path / "o"), "--cache-dir", str(tmp_path / "c")]
-    ref = subprocess.run([*cmd[:-4], "--output-dir", str(tmp_path / "ref"), "--cache-dir", str(tmp_path / "rc")],
-                         capture_output=True, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "tokbench",
+        "run",
+        "--model",
+        f"{tmp_path / 'slow.py'}:Slow",
+        "--suite",
+        "recon",
+        "--dataset",
+        "folder",
+        "--images",
+        str(image_folder),
+        "--batch-size",
+        "1",
+        "--resolution",
+        "64,128",
+        "--output-dir",
+        str(tmp_path / "o"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
+    ref = subprocess.run(
+        [*cmd[:-4], "--output-dir", str(tmp_path / "ref"), "--cache-dir", str(tmp_path / "rc")],
+        capture_output=True,
+        text=True,
+    )
     assert ref.returncode == 0, ref.stderr
     rng = random.Random(seed)
     kills = 0
@@ -171,8 +241,12 @@ def test_sigkill_at_random_points_resumes_exactly(tmp_path, image_folder, seed) 
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 300), st.integers(1, 300), st.sampled_from([8, 64, 256]),
-       st.sampled_from(["tokbench-paper", "center-crop"]))
+@given(
+    st.integers(1, 300),
+    st.integers(1, 300),
+    st.sampled_from([8, 64, 256]),
+    st.sampled_from(["tokbench-paper", "center-crop"]),
+)
 def test_any_image_shape_round_trips_through_the_protocol(h: int, w: int, size: int, name: str) -> None:
     import numpy as np
 

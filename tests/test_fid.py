@@ -26,8 +26,16 @@ def _rgb(a: np.ndarray) -> np.ndarray:
 def _real_images() -> list[np.ndarray]:
     import skimage.data as d
 
-    return [d.astronaut(), d.coffee(), d.chelsea(), d.rocket(), d.immunohistochemistry(), _rgb(d.camera()),
-            _rgb(d.brick()), _rgb(d.grass())]
+    return [
+        d.astronaut(),
+        d.coffee(),
+        d.chelsea(),
+        d.rocket(),
+        d.immunohistochemistry(),
+        _rgb(d.camera()),
+        _rgb(d.brick()),
+        _rgb(d.grass()),
+    ]
 
 
 def _jpeg(a: np.ndarray, quality: int) -> np.ndarray:
@@ -50,6 +58,7 @@ def _scipy_fid(x: np.ndarray, y: np.ndarray) -> float:
 
 
 # -- fixtures -----------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -81,6 +90,7 @@ def jpeg_features(model: tuple[torch.nn.Module, dict]) -> dict[int, np.ndarray]:
 
 # -- Inception -----------------------------------------------------------------------------------------
 
+
 def test_layer_map_covers_94_convs() -> None:
     m = inc.layer_map()
     assert len(m) == 94 and len(set(m.values())) == 94
@@ -108,8 +118,9 @@ def test_converted_extractor_matches_torchscript(converted: Path, model: tuple[t
 
 @pytest.mark.slow
 @needs_fid_helper
-def test_conversion_is_cached_and_deterministic(tmp_path: Path, converted: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conversion_is_cached_and_deterministic(
+    tmp_path: Path, converted: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = []
     real = inc.convert_fid_helper
     monkeypatch.setattr(inc, "convert_fid_helper", lambda s, d: calls.append(d) or real(s, d))
@@ -144,20 +155,17 @@ def test_offline_without_weights_fails_fast(tmp_path: Path, monkeypatch: pytest.
         inc.load_inception("cpu", weights=tmp_path / "bad.pth")
 
 
-def test_inception_score_not_offered() -> None:
-    with pytest.raises(NotImplementedError, match="Inception Score"):
-        fidm.inception_score()
-
-
 # -- Fréchet distance ----------------------------------------------------------------------------------
+
 
 def test_fid_matches_scipy_on_synthetic_features() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(300, 64)) @ rng.normal(size=(64, 64)) * 0.3
     y = rng.normal(size=(250, 64)) * 0.8 + 0.2
     ref = _scipy_fid(x, y)
-    assert fidm.frechet_distance(fidm.GaussianStats.from_features(x), fidm.GaussianStats.from_features(y)) \
-        == pytest.approx(ref, abs=1e-3)
+    assert fidm.frechet_distance(
+        fidm.GaussianStats.from_features(x), fidm.GaussianStats.from_features(y)
+    ) == pytest.approx(ref, abs=1e-3)
     assert fidm.fid_from_features(x, y) == pytest.approx(ref, abs=1e-3)  # N > d: statistics path
     assert fidm.fid_from_features(x[:40], y[:50]) == pytest.approx(_scipy_fid(x[:40], y[:50]), abs=1e-3)
 
@@ -202,6 +210,7 @@ def test_bias_warning() -> None:
 
 # -- KID -----------------------------------------------------------------------------------------------
 
+
 def _mmd2_loops(x: np.ndarray, y: np.ndarray) -> float:
     d = x.shape[1]
 
@@ -236,6 +245,7 @@ def test_kid_sanity() -> None:
 
 # -- reference statistics cache ------------------------------------------------------------------------
 
+
 def test_reference_stats_cached_by_key(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     feats = rng.normal(size=(50, 16))
@@ -252,38 +262,20 @@ def test_reference_stats_cached_by_key(tmp_path: Path) -> None:
     assert len(calls) == 1 and (cache.hits, cache.misses) == (1, 1)
     np.testing.assert_array_equal(s1.sigma, s2.sigma)
     np.testing.assert_allclose(s1.sigma, np.cov(feats, rowvar=False), atol=1e-12)
-    s3 = fidm.reference_stats("imagenet-val-256-abc123", stream, cache_dir=tmp_path)  # a second model
-    assert len(calls) == 1 and s3.n == 50
-    fidm.reference_stats("other-key", stream, cache_dir=tmp_path)
+    second = fidm.ReferenceStatsCache(tmp_path)  # a second model reads the first one's statistics
+    s3 = second.get_or_compute("imagenet-val-256-abc123", stream)
+    assert len(calls) == 1 and s3.n == 50 and (second.hits, second.misses) == (1, 0)
+    second.get_or_compute("other-key", stream)
     assert len(calls) == 2
     (tmp_path / "other-key.npz").write_bytes(b"truncated")  # damaged entry -> recomputed
-    fidm.reference_stats("other-key", stream, cache_dir=tmp_path)
-    assert len(calls) == 3
+    second.get_or_compute("other-key", stream)
+    assert len(calls) == 3 and second.damaged == 1
     with pytest.raises(ValueError):
         cache.path("../escape")
 
 
-def test_fidkid_metric_object(tmp_path: Path) -> None:
-    rng = np.random.default_rng(5)
-    real, fake = rng.normal(size=(40, 16)), rng.normal(size=(40, 16)) + 0.3
-    m = fidm.FidKid(kid_subsets=10, kid_subset_size=20)
-    for i in range(0, 40, 10):
-        m.update(real[i : i + 10], real=True)
-        m.update(torch.from_numpy(fake[i : i + 10]), real=False)
-    out = m.compute()
-    assert out["fid"] == pytest.approx(fidm.fid_from_features(real, fake), abs=1e-9)
-    assert out["n_real"] == out["n_fake"] == 40 and out["warning"].startswith("FID is biased at N=40")
-    assert out["kid_mean"] is not None
-    ref = fidm.FidKid(reference=fidm.GaussianStats.from_features(real))
-    ref.update(fake, real=False)
-    assert ref.compute()["fid"] == pytest.approx(out["fid"], abs=1e-6)
-    assert ref.compute()["kid_mean"] is None
-    m.reset()
-    with pytest.raises(ValueError):
-        m.compute()
-
-
 # -- suite ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 @needs_fid_helper
@@ -320,7 +312,7 @@ def test_fid_suite(model: tuple[torch.nn.Module, dict]) -> None:
     canvas_suite.model, canvas_suite.info = model
     crec = canvas_suite.process(items[:1])[0][0]
     assert np.abs(crec["_feat_orig"] - inc.features_of_arrays(model[0], [items[0].canvas])[0]).max() < 1e-5
-    assert canvas_suite.identity() != suite.identity()
+    assert canvas_suite.fingerprint() != suite.fingerprint()
     with pytest.raises(ValueError, match="where"):
         FidSuite(where="bogus")
     with pytest.raises(ValueError, match="unknown option"):

@@ -11,8 +11,17 @@ from tokbench.runner import RunConfig, run
 @pytest.mark.slow
 def test_second_model_reuses_reference_features(tmp_path, image_folder) -> None:
     def go(model: str):
-        [path] = run(RunConfig(model=model, suites=["fid"], dataset="folder", images=str(image_folder),
-                               resolutions=[64], output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "c")))
+        [path] = run(
+            RunConfig(
+                model=model,
+                suites=["fid"],
+                dataset="folder",
+                images=str(image_folder),
+                resolutions=[64],
+                output_dir=str(tmp_path / "out"),
+                cache_dir=str(tmp_path / "c"),
+            )
+        )
         return read_result(path)
 
     first = go("jpeg:quality=90")
@@ -27,9 +36,17 @@ def test_second_model_reuses_reference_features(tmp_path, image_folder) -> None:
 def test_a_flipped_bit_in_a_cached_feature_is_detected_and_recomputed(tmp_path, image_folder) -> None:
     # observed: one flipped bit in the feature cache gave rFID 2.6e75, silently
     def go(model: str, cache: str):
-        [path] = run(RunConfig(model=model, suites=["fid"], dataset="folder", images=str(image_folder),
-                               resolutions=[64], output_dir=str(tmp_path / cache / "out"),
-                               cache_dir=str(tmp_path / cache)))
+        [path] = run(
+            RunConfig(
+                model=model,
+                suites=["fid"],
+                dataset="folder",
+                images=str(image_folder),
+                resolutions=[64],
+                output_dir=str(tmp_path / cache / "out"),
+                cache_dir=str(tmp_path / cache),
+            )
+        )
         return read_result(path)
 
     go("jpeg:quality=90", "c")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tokbench.runner import _git_hash
+from tokbench.record import git_hash
 
 
 def test_results_written_into_the_checkout_do_not_make_it_dirty(tmp_path: Path) -> None:
@@ -24,9 +24,9 @@ def test_results_written_into_the_checkout_do_not_make_it_dirty(tmp_path: Path) 
     (tmp_path / "results" / "r.json").write_text("{}\n")
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
-    clean = _git_hash(tmp_path)
+    clean = git_hash(tmp_path)
     assert clean is not None and len(clean) == 40
     (tmp_path / "results" / "r.json").write_text('{"rfid": 1}\n')
-    assert _git_hash(tmp_path) == clean
+    assert git_hash(tmp_path) == clean
     (tmp_path / "code.py").write_text("x = 2\n")
-    assert _git_hash(tmp_path) == clean + "-dirty"
+    assert git_hash(tmp_path) == clean + "-dirty"

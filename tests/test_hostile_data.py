@@ -32,11 +32,15 @@ from tokbench.runner import RunConfig, run
 def capped(code: str, limit_bytes: int = 1 << 30, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh Python whose address space is capped: a runaway allocation fails there
     (MemoryError, exit != 0) instead of taking this machine's memory."""
-    prelude = ("import resource\n"
-               f"resource.setrlimit(resource.RLIMIT_AS, ({limit_bytes}, {limit_bytes}))\n")
+    prelude = f"import resource\nresource.setrlimit(resource.RLIMIT_AS, ({limit_bytes}, {limit_bytes}))\n"
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def save(folder: Path, name: str, h: int = 24, w: int = 32, seed: int = 0) -> Path:
@@ -47,11 +51,19 @@ def save(folder: Path, name: str, h: int = 24, w: int = 32, seed: int = 0) -> Pa
 
 
 def cfg(tmp_path: Path, dataset: str, images: str | None = None, **kw) -> RunConfig:
-    return RunConfig(model="identity", suites=kw.pop("suites", ["recon"]), dataset=dataset, images=images,
-                     output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"), **kw)
+    return RunConfig(
+        model="identity",
+        suites=kw.pop("suites", ["recon"]),
+        dataset=dataset,
+        images=images,
+        output_dir=str(tmp_path / "out"),
+        cache_dir=str(tmp_path / "cache"),
+        **kw,
+    )
 
 
 # -- 5: polygons bounded by the image ------------------------------------------------------------
+
 
 def test_polygon_6000_px_on_a_64px_image_stays_within_a_small_memory_cap() -> None:
     # observed: this polygon exhausted an 8 GB cap; under a 1 GiB cap it must be cut, clipped, image-sized
@@ -81,10 +93,13 @@ def test_polygon_far_outside_keeps_only_pixels_of_the_image() -> None:
     assert np.array_equal(c.image[0, 0], img[0, 0])
 
 
-@pytest.mark.parametrize("bbox", [
-    [[0, 0], [1e12, 0], [1e12, 1e12], [0, 1e12]],  # observed: asked for 7 TiB
-    [[0, 0], [1e6, 0], [2e6, 64], [1e6, 64]],  # a sheared frame: ~1e12 output pixels
-])
+@pytest.mark.parametrize(
+    "bbox",
+    [
+        [[0, 0], [1e12, 0], [1e12, 1e12], [0, 1e12]],  # observed: asked for 7 TiB
+        [[0, 0], [1e6, 0], [2e6, 64], [1e6, 64]],  # a sheared frame: ~1e12 output pixels
+    ],
+)
 def test_huge_polygons_are_counted_skips_without_allocating(bbox: list) -> None:
     out = capped(f"""
         import numpy as np
@@ -99,12 +114,16 @@ def test_huge_polygons_are_counted_skips_without_allocating(bbox: list) -> None:
 
 # -- 11: huge and non-finite numbers ------------------------------------------------------------
 
-@pytest.mark.parametrize("bbox", [
-    [0, 0, 3.5e38, 10],  # observed: float32 inf -> OverflowError crashed the run
-    [0, 0, 1e19, 10],  # beyond int64
-    [0, 0, 10**400, 10],  # a JSON integer float() cannot hold
-    [[0, 0], [3.5e38, 0], [3.5e38, 10], [0, 10]],
-])
+
+@pytest.mark.parametrize(
+    "bbox",
+    [
+        [0, 0, 3.5e38, 10],  # observed: float32 inf -> OverflowError crashed the run
+        [0, 0, 1e19, 10],  # beyond int64
+        [0, 0, 10**400, 10],  # a JSON integer float() cannot hold
+        [[0, 0], [3.5e38, 0], [3.5e38, 10], [0, 10]],
+    ],
+)
 def test_box_coordinates_beyond_float32_are_bad_geometry_not_a_crash(bbox: list) -> None:
     c = cut(np.zeros((20, 20, 3), dtype=np.uint8), bbox)
     assert c.image is None and c.skip == BAD_GEOMETRY and "out of range" in c.detail
@@ -135,8 +154,10 @@ def test_text_suite_counts_an_overflowing_box_instead_of_crashing() -> None:
 
 def face_file(path: Path, faces_by_image: dict[str, list[dict]]) -> Path:
     # written by hand: json.dumps would refuse nothing, but NaN / Infinity must appear as a file has them
-    items = [f'{{"image_name": "{n}", "img_height": 64, "img_width": 64, "faces": [{", ".join(faces)}]}}'
-             for n, faces in faces_by_image.items()]
+    items = [
+        f'{{"image_name": "{n}", "img_height": 64, "img_width": 64, "faces": [{", ".join(faces)}]}}'
+        for n, faces in faces_by_image.items()
+    ]
     path.write_text("[" + ",\n".join(items) + "]")
     return path
 
@@ -144,17 +165,21 @@ def face_file(path: Path, faces_by_image: dict[str, list[dict]]) -> Path:
 GOOD_KPS = "[[20, 20], [40, 20], [30, 30], [22, 45], [38, 45]]"
 
 
-@pytest.mark.parametrize(("face", "field"), [
-    ('{"kps": [[1e300, 1e300], [40, 20], [30, 30], [22, 45], [38, 45]], "ratio": 0.3}', "kps"),
-    (f'{{"kps": {GOOD_KPS}, "box": [0, 0, 1e300, 10]}}', "box"),
-    (f'{{"kps": {GOOD_KPS}, "ratio": NaN}}', "ratio"),
-    (f'{{"kps": {GOOD_KPS}, "ratio": Infinity}}', "ratio"),
-    (f'{{"kps": {GOOD_KPS}, "ratio": 1e999}}', "ratio"),
-    (f'{{"kps": {GOOD_KPS}, "ratio": 0.3, "box": [0, 0, 1{"0" * 400}, 9]}}', "box"),
-])
+@pytest.mark.parametrize(
+    ("face", "field"),
+    [
+        ('{"kps": [[1e300, 1e300], [40, 20], [30, 30], [22, 45], [38, 45]], "ratio": 0.3}', "kps"),
+        (f'{{"kps": {GOOD_KPS}, "box": [0, 0, 1e300, 10]}}', "box"),
+        (f'{{"kps": {GOOD_KPS}, "ratio": NaN}}', "ratio"),
+        (f'{{"kps": {GOOD_KPS}, "ratio": Infinity}}', "ratio"),
+        (f'{{"kps": {GOOD_KPS}, "ratio": 1e999}}', "ratio"),
+        (f'{{"kps": {GOOD_KPS}, "ratio": 0.3, "box": [0, 0, 1{"0" * 400}, 9]}}', "box"),
+    ],
+)
 def test_bad_numbers_in_face_fields_skip_the_image_naming_the_field(tmp_path: Path, face: str, field: str) -> None:
-    path = face_file(tmp_path / "face_meta.json",
-                     {"ok.png": [f'{{"kps": {GOOD_KPS}, "ratio": 0.3}}'], "bad.png": [face]})
+    path = face_file(
+        tmp_path / "face_meta.json", {"ok.png": [f'{{"kps": {GOOD_KPS}, "ratio": 0.3}}'], "bad.png": [face]}
+    )
     records, skipped = read_annotations(path)
     assert [r.file_name for r in records] == ["ok.png"]
     [(where, reason)] = skipped
@@ -163,8 +188,10 @@ def test_bad_numbers_in_face_fields_skip_the_image_naming_the_field(tmp_path: Pa
 
 def test_bad_ratio_in_a_text_file_is_a_counted_skip(tmp_path: Path) -> None:
     path = tmp_path / "text_x.json"
-    path.write_text('[{"file_name": "a.png", "annotations": [{"rec": "a", "bbox": [0, 0, 5, 5], "ratio": NaN}]},'
-                    ' {"file_name": "b.png", "annotations": [{"rec": "b", "bbox": [0, 0, 5, 5], "ratio": 0.1}]}]')
+    path.write_text(
+        '[{"file_name": "a.png", "annotations": [{"rec": "a", "bbox": [0, 0, 5, 5], "ratio": NaN}]},'
+        ' {"file_name": "b.png", "annotations": [{"rec": "b", "bbox": [0, 0, 5, 5], "ratio": 0.1}]}]'
+    )
     records, skipped = read_annotations(path)
     assert [r.file_name for r in records] == ["b.png"]
     assert skipped == [("a.png", "bad number in field 'ratio': text[0] has nan (finite, |value| <= 2**31 expected)")]
@@ -182,16 +209,20 @@ def test_face_run_with_huge_keypoints_counts_the_image_instead_of_crashing(tmp_p
     folder = tmp_path / "imgs"
     for name in ("ok.png", "bad.png"):
         save(folder, name, 64, 64)
-    ann = face_file(tmp_path / "face_meta.json", {
-        "ok.png": [f'{{"kps": {GOOD_KPS}, "ratio": 0.3}}'],
-        "bad.png": ['{"kps": [[1e300, 1e300], [40, 20], [30, 30], [22, 45], [38, 45]], "ratio": 0.3}'],
-    })
+    ann = face_file(
+        tmp_path / "face_meta.json",
+        {
+            "ok.png": [f'{{"kps": {GOOD_KPS}, "ratio": 0.3}}'],
+            "bad.png": ['{"kps": [[1e300, 1e300], [40, 20], [30, 30], [22, 45], [38, 45]], "ratio": 0.3}'],
+        },
+    )
     [path] = run(cfg(tmp_path, str(ann), str(folder), suites=["face"]))
     counts = read_result(path)["counts"]
     assert counts["images_used"] == 1 and counts["images_skipped"] == {"bad number in field 'kps'": 1}
 
 
 # -- 6: files outside the dataset, FIFOs, devices -----------------------------------------------
+
 
 def test_file_names_leaving_the_image_folder_are_skipped_and_counted(tmp_path: Path) -> None:
     folder = tmp_path / "imgs"
@@ -218,8 +249,12 @@ def test_plain_folder_skips_links_out_fifos_and_devices(tmp_path: Path) -> None:
     (folder / "dir.png").mkdir()
     ds = resolve_dataset("folder", images=str(folder))
     assert [s.image_id for s in ds.samples] == ["good.png"]
-    assert sorted(ds.skipped) == [("dir.png", "not a regular file"), ("out.png", "outside the image folder"),
-                                  ("pipe.png", "not a regular file"), ("zero.png", "outside the image folder")]
+    assert sorted(ds.skipped) == [
+        ("dir.png", "not a regular file"),
+        ("out.png", "outside the image folder"),
+        ("pipe.png", "not a regular file"),
+        ("zero.png", "outside the image folder"),
+    ]
 
 
 def test_reading_a_fifo_neither_blocks_nor_reads(tmp_path: Path) -> None:
@@ -247,14 +282,17 @@ def test_reading_a_fifo_neither_blocks_nor_reads(tmp_path: Path) -> None:
 
 def test_reading_dev_zero_is_refused_within_a_small_memory_cap() -> None:
     # observed: /dev/zero was read until memory ran out
-    out = capped("""
+    out = capped(
+        """
         from pathlib import Path
         from tokbench.data.images import BadImage, load_rgb
         try:
             load_rgb(Path("/dev/zero"))
         except BadImage as e:
             print(e)
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     assert out.returncode == 0 and "not a regular file (a character device)" in out.stdout, out.stderr[-2000:]
 
 
@@ -269,22 +307,32 @@ def test_files_over_the_byte_cap_are_refused_before_reading(tmp_path: Path, monk
 
 
 def manifest(tmp_path: Path, **fields) -> Path:
-    data = {"name": "mine", "kind": "images", "source": {"type": "local", "env": "MINE_DIR"}, "images": ".",
-            "annotations": None, "files": {}, **fields}
+    data = {
+        "name": "mine",
+        "kind": "images",
+        "source": {"type": "local", "env": "MINE_DIR"},
+        "images": ".",
+        "annotations": None,
+        "files": {},
+        **fields,
+    }
     path = tmp_path / "mine.json"
     path.write_text(json.dumps(data))
     return path
 
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"name": "../../x"}, "name"),
-    ({"files": {"../secret.txt": "0" * 64}}, "files"),
-    ({"files": {"/etc/hostname": "0" * 64}}, "files"),
-    ({"images": "/etc"}, "images"),
-    ({"images": "a/../../b"}, "images"),
-    ({"annotations": {"file": "../ann.json", "format": "tokbench-text"}}, "annotations.file"),
-    ({"source": {"type": "local", "env": "AWS_SECRET_ACCESS_KEY"}}, "source.env"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": "../../x"}, "name"),
+        ({"files": {"../secret.txt": "0" * 64}}, "files"),
+        ({"files": {"/etc/hostname": "0" * 64}}, "files"),
+        ({"images": "/etc"}, "images"),
+        ({"images": "a/../../b"}, "images"),
+        ({"annotations": {"file": "../ann.json", "format": "tokbench-text"}}, "annotations.file"),
+        ({"source": {"type": "local", "env": "AWS_SECRET_ACCESS_KEY"}}, "source.env"),
+    ],
+)
 def test_manifest_fields_may_not_leave_the_dataset_root(tmp_path: Path, fields: dict, field: str) -> None:
     with pytest.raises(ManifestError, match=f"field '{field}'"):
         load_manifest(manifest(tmp_path, **fields))
@@ -310,9 +358,17 @@ def test_data_verify_takes_a_registered_name_or_a_manifest_file_only(tmp_path: P
     evil = tmp_path / "evil"
     (evil / "mine").mkdir(parents=True)  # the dataset root under --data-root evil
     (evil / "outside.txt").write_text("o")
-    (evil / "evil.json").write_text(json.dumps({
-        "name": "mine", "kind": "images", "source": {"type": "huggingface", "repo_id": "x"}, "images": ".",
-        "files": {"../outside.txt": hashlib.sha256(b"o").hexdigest()}}))
+    (evil / "evil.json").write_text(
+        json.dumps(
+            {
+                "name": "mine",
+                "kind": "images",
+                "source": {"type": "huggingface", "repo_id": "x"},
+                "images": ".",
+                "files": {"../outside.txt": hashlib.sha256(b"o").hexdigest()},
+            }
+        )
+    )
     manifests = Path(next(iter(tokbench.data_manifests.__path__)))
     name = os.path.relpath(evil / "evil", manifests)
     cli = CliRunner()
@@ -341,6 +397,7 @@ def test_messages_never_show_the_value_of_the_manifest_env(tmp_path: Path, monke
 
 
 # -- 7: partial datasets -----------------------------------------------------------------------
+
 
 def test_imagenet_val_on_a_one_image_folder_is_refused(tmp_path: Path, monkeypatch) -> None:
     folder = tmp_path / "val"
@@ -373,8 +430,20 @@ def test_cli_run_has_allow_partial(tmp_path: Path, monkeypatch) -> None:
     save(data, "a.png")
     monkeypatch.setenv("MINE_DIR", str(data))
     path = manifest(tmp_path, expected_count=2)
-    args = ["run", "--model", "identity", "--suite", "recon", "--dataset", str(path), "--output-dir",
-            str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--json"]
+    args = [
+        "run",
+        "--model",
+        "identity",
+        "--suite",
+        "recon",
+        "--dataset",
+        str(path),
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--json",
+    ]
     refused = CliRunner().invoke(app, args)
     assert refused.exit_code == 1 and "--allow-partial" in refused.output
     out = CliRunner().invoke(app, [*args, "--allow-partial"])

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import make_result, write_examples, write_fake
 from typer.testing import CliRunner
 
 from tokbench.cli import app
-from tokbench.report.fake import make_result, write_examples, write_fake
 
 RUNNER = CliRunner(env={"FORCE_COLOR": None, "TTY_COMPATIBLE": None, "TOKBENCH_DEBUG": None, "COLUMNS": "200"})
 TEXT = {"t_acc": 50.0, "t_acc_small": 20.0, "t_ned": 70.0}
@@ -38,6 +38,7 @@ def _valid() -> dict[str, Any]:
 
 def _set(path: str, value: Any) -> Any:
     """A mutation of a valid result: ``path`` (dotted) set to ``value``, or deleted for ``...``."""
+
     def apply(doc: dict[str, Any]) -> str:
         *parents, key = path.split(".")
         holder = doc
@@ -48,6 +49,7 @@ def _set(path: str, value: Any) -> Any:
         else:
             holder[key] = copy.deepcopy(value)
         return json.dumps(doc)  # NaN / inf become the NaN / Infinity tokens Python's json reads back
+
     return apply
 
 
@@ -65,6 +67,7 @@ def _deep(levels: int, where: str) -> Any:
         text = json.dumps(doc)
         nest = "[" * levels + "]" * levels
         return text.replace(f'"{where}": {{', f'"{where}": {{"deep": {nest}, ', 1)
+
     return apply
 
 
@@ -140,14 +143,17 @@ def test_malformed_result_is_one_error_line_and_exit_2(tmp_path: Path, make: Any
     _one_error_line(cli("check", bad, "--baseline", good), bad, needle)
     _one_error_line(cli("check", good, "--baseline", bad), bad, needle)
     _one_error_line(cli("compare", good, bad), bad, needle)
-    _one_error_line(cli("report", bad, "--output", tmp_path / "out", "--format", "md,csv,json"), bad, needle)
+    _one_error_line(cli("report", bad, "--output-dir", tmp_path / "out", "--format", "md,csv,json"), bad, needle)
 
 
-@pytest.mark.parametrize(("make", "needle"), [
-    (_set("metrics.t_acc", "50.0"), "t_acc"),
-    (_replace('"t_acc": 50.0', '"t_acc": ' + "9" * 5000), "digits"),  # unparsable, but names our schema
-    (_deep(100_000, "extra"), "nested"),
-])
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (_set("metrics.t_acc", "50.0"), "t_acc"),
+        (_replace('"t_acc": 50.0', '"t_acc": ' + "9" * 5000), "digits"),  # unparsable, but names our schema
+        (_deep(100_000, "extra"), "nested"),
+    ],
+)
 def test_malformed_result_inside_a_folder_is_not_skipped_silently(tmp_path: Path, make: Any, needle: str) -> None:
     good = _good(tmp_path)
     bad = _write_bad(tmp_path, make)
@@ -162,10 +168,14 @@ HOSTILE = "[/x] [bold]b[/bold] :smile: \x1b[2J\x1b]0;pwned\x07 \x9b31m \u202eevi
 
 
 def test_markup_and_escape_codes_in_names_are_shown_not_interpreted(tmp_path: Path) -> None:
-    old = write_fake(tmp_path / "old", model=f"tok{HOSTILE}", suite="text", dataset=f"ds{HOSTILE}",
-                     metrics=dict(TEXT))
-    new = write_fake(tmp_path / "new", model=f"v2{HOSTILE}", suite="text", dataset=f"ds{HOSTILE}",
-                     metrics={**TEXT, "t_acc": 40.0, "level0.x": 2.0})
+    old = write_fake(tmp_path / "old", model=f"tok{HOSTILE}", suite="text", dataset=f"ds{HOSTILE}", metrics=dict(TEXT))
+    new = write_fake(
+        tmp_path / "new",
+        model=f"v2{HOSTILE}",
+        suite="text",
+        dataset=f"ds{HOSTILE}",
+        metrics={**TEXT, "t_acc": 40.0, "level0.x": 2.0},
+    )
     for args, code in ((("check", new, "--baseline", old), 1), (("compare", old, new), 0)):
         out = cli(*args)
         assert out.exit_code == code, (out.output, out.exception)
@@ -214,22 +224,36 @@ def test_github_format_escapes_names(tmp_path: Path) -> None:
 def test_report_markdown_escapes_raw_html_in_cells_and_notes(tmp_path: Path) -> None:
     write_fake(tmp_path / "r", model="<script>alert(1)</script>", suite="text", dataset=INJECT, metrics=TEXT)
     write_fake(tmp_path / "r", model="<b>dup</b>", suite="text", dataset=INJECT, metrics=TEXT)
-    write_fake(tmp_path / "r", model="<b>dup</b>", suite="text", dataset=INJECT, metrics=TEXT,
-               created="2026-02-01T00:00:00+00:00", resolution=256, identity={"manifest_sha256": "sha-x"})
-    out = cli("report", tmp_path / "r", "--output", tmp_path / "out", "--format", "md", "--mix-protocols")
+    write_fake(
+        tmp_path / "r",
+        model="<b>dup</b>",
+        suite="text",
+        dataset=INJECT,
+        metrics=TEXT,
+        created="2026-02-01T00:00:00+00:00",
+        resolution=256,
+        identity={"manifest_sha256": "sha-x"},
+    )
+    out = cli("report", tmp_path / "r", "--output-dir", tmp_path / "out", "--format", "md", "--mix-protocols")
     assert out.exit_code == 0, out.output
     md = (tmp_path / "out" / "report.md").read_text()
     assert not re.search(r"(?<!\\)(<script|<b>|!\[|\n# Heading)", md), md
     assert "\\<script\\>alert(1)\\</script\\>" in md
 
 
-@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
-                                  "\tTAB", "\rCR"])
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("http://evil","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+)
 def test_csv_cells_cannot_start_a_formula(tmp_path: Path, name: str) -> None:
     write_fake(tmp_path / "r", model=name, suite="recon", dataset=name, metrics={"psnr": 25.0, "weird_x": -1.5})
-    write_fake(tmp_path / "r", model=name, suite="language", dataset=name,
-               metrics={f"level0.{k}": 1.0 for k in ("utilization", "a", "b", "c", "d", "e", "f", "g", "h", "i")})
-    out = cli("report", tmp_path / "r", "--output", tmp_path / "out", "--format", "csv")
+    write_fake(
+        tmp_path / "r",
+        model=name,
+        suite="language",
+        dataset=name,
+        metrics={f"level0.{k}": 1.0 for k in ("utilization", "a", "b", "c", "d", "e", "f", "g", "h", "i")},
+    )
+    out = cli("report", tmp_path / "r", "--output-dir", tmp_path / "out", "--format", "csv")
     assert out.exit_code == 0, out.output
     files = sorted((tmp_path / "out").glob("*.csv"))
     assert len(files) >= 4  # recon, other, language, its long table, counts
@@ -242,9 +266,8 @@ def test_csv_cells_cannot_start_a_formula(tmp_path: Path, name: str) -> None:
 
 
 def test_latex_escapes_specials_and_brackets(tmp_path: Path) -> None:
-    write_fake(tmp_path / "r", model="[3pt] \\input{/etc/passwd} $x$ 50% a&b", suite="recon",
-               metrics={"psnr": 25.0})
-    out = cli("report", tmp_path / "r", "--output", tmp_path / "out", "--format", "latex")
+    write_fake(tmp_path / "r", model="[3pt] \\input{/etc/passwd} $x$ 50% a&b", suite="recon", metrics={"psnr": 25.0})
+    out = cli("report", tmp_path / "r", "--output-dir", tmp_path / "out", "--format", "latex")
     assert out.exit_code == 0, out.output
     tex = (tmp_path / "out" / "report.tex").read_text()
     assert "\\input{" not in tex and "[3pt]" not in tex
@@ -252,14 +275,21 @@ def test_latex_escapes_specials_and_brackets(tmp_path: Path) -> None:
 
 
 def _language(tmp_path: Path, model: str) -> Path:
-    return write_fake(tmp_path / "r", model=model, suite="language", metrics={"level0.utilization": 0.5},
-                      extra={"rank_frequency": {"rank": [1, 2, 3, 4], "count": [9, 4, 2, 1]},
-                             "innovation": {"images": [1, 2, 4], "types": [3, 5, 6]}})
+    return write_fake(
+        tmp_path / "r",
+        model=model,
+        suite="language",
+        metrics={"level0.utilization": 0.5},
+        extra={
+            "rank_frequency": {"rank": [1, 2, 3, 4], "count": [9, 4, 2, 1]},
+            "innovation": {"images": [1, 2, 4], "types": [3, 5, 6]},
+        },
+    )
 
 
 def test_png_survives_mathtext_in_names(tmp_path: Path) -> None:
     _language(tmp_path, "tok $\\macro$ $x^$")
-    out = cli("report", tmp_path / "r", "--output", tmp_path / "out", "--format", "png,md")
+    out = cli("report", tmp_path / "r", "--output-dir", tmp_path / "out", "--format", "png,md")
     assert out.exit_code == 0, (out.output, out.exception)
     assert len(list((tmp_path / "out" / "plots").glob("*.png"))) == 2 and (tmp_path / "out" / "report.md").exists()
 
@@ -272,7 +302,7 @@ def test_a_failing_format_does_not_lose_the_others(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(png, "write_language_pngs", broken)
     _language(tmp_path, "tok")
-    out = cli("report", tmp_path / "r", "--output", tmp_path / "out", "--format", "png,md,csv,json")
+    out = cli("report", tmp_path / "r", "--output-dir", tmp_path / "out", "--format", "png,md,csv,json")
     assert out.exit_code == 2
     errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: could not write png: RuntimeError: matplotlib fell over"]
@@ -286,6 +316,7 @@ def test_a_failing_format_does_not_lose_the_others(tmp_path: Path, monkeypatch: 
 def _strict(text: str) -> Any:
     def refuse(token: str) -> None:
         raise ValueError(f"non-standard JSON token {token}")
+
     return json.loads(text, parse_constant=refuse)
 
 
@@ -329,7 +360,7 @@ def test_gated_metric_absent_from_the_baseline_is_listed_with_a_note(tmp_path: P
     assert any("t_ned is not in the baseline" in n for n in doc["notes"])
 
 
-# --- item 11a: import cannot write above --output -----------------------------------------------------
+# --- item 11a: import cannot write above --output-dir -----------------------------------------------------
 
 
 def _tokbench_output(tmp_path: Path, method: str) -> Path:
@@ -344,7 +375,7 @@ def _tokbench_output(tmp_path: Path, method: str) -> Path:
 def test_import_refuses_names_that_leave_the_output_folder(tmp_path: Path, method: str) -> None:
     src = _tokbench_output(tmp_path, method)
     out_dir = tmp_path / "deep" / "out"
-    out = cli("import", "tokbench-output", src, "--output", out_dir)
+    out = cli("import", "tokbench-output", src, "--output-dir", out_dir)
     assert out.exit_code == 2, out.output
     assert out.stderr.startswith("error: ") and len(out.stderr.strip().splitlines()) == 1
     written = [p for p in tmp_path.rglob("*.json*") if p.parent != src.parent]
@@ -353,9 +384,9 @@ def test_import_refuses_names_that_leave_the_output_folder(tmp_path: Path, metho
 
 def test_import_refuses_a_dangerous_model_option_and_accepts_a_plain_one(tmp_path: Path) -> None:
     src = _tokbench_output(tmp_path, "GoodMethod")
-    assert cli("import", "tokbench-output", src, "--output", tmp_path / "out", "--model", "..").exit_code == 2
+    assert cli("import", "tokbench-output", src, "--output-dir", tmp_path / "out", "--model", "..").exit_code == 2
     assert not list(tmp_path.rglob("text-256.json"))
-    ok = cli("import", "tokbench-output", src, "--output", tmp_path / "out")
+    ok = cli("import", "tokbench-output", src, "--output-dir", tmp_path / "out")
     assert ok.exit_code == 0, ok.output
     assert (tmp_path / "out" / "GoodMethod" / "tokbench-official" / "text-256.json").is_file()
 
@@ -372,7 +403,7 @@ def _html_with(tmp_path: Path, prepare: Any) -> tuple[str, str]:
     secret.parent.mkdir()
     secret.write_bytes(SECRET)
     prepare(folder, secret)
-    out = cli("report", tmp_path / "r", "--output", tmp_path / "out", "--format", "html")
+    out = cli("report", tmp_path / "r", "--output-dir", tmp_path / "out", "--format", "html")
     assert out.exit_code == 0, out.output
     return (tmp_path / "out" / "report.html").read_text(), base64.b64encode(SECRET).decode()[:40]
 
@@ -399,7 +430,7 @@ def test_symlinked_examples_folder_is_not_embedded(tmp_path: Path) -> None:
 
 
 def test_example_images_over_the_size_cap_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tokbench.report.examples as examples
+    import tokbench.report.embedded_examples as examples
 
     monkeypatch.setattr(examples, "MAX_BYTES", 64)
     html, _ = _html_with(tmp_path, lambda folder, secret: None)

@@ -18,8 +18,9 @@ def test_psnr_and_ssim_match_skimage(shape: tuple[int, int]) -> None:
     fa, fb = a.astype(np.float64), b.astype(np.float64)
     mse = float(np.mean((fa - fb) ** 2))
     assert psnr_from_mse(mse, 255, 100) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=255), abs=1e-4)
-    ref = structural_similarity(a, b, data_range=255, channel_axis=-1, gaussian_weights=True, sigma=1.5,
-                                use_sample_covariance=False)
+    ref = structural_similarity(
+        a, b, data_range=255, channel_axis=-1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    )
     assert ssim(fa, fb, 255) == pytest.approx(ref, abs=1e-4)
 
 
@@ -27,8 +28,7 @@ def test_ssim_luma_matches_skimage_on_gray() -> None:
     a = photo(80, 90, seed=2).astype(np.float64)
     b = np.clip(a * 0.9 + 10, 0, 255)
     ya, yb = to_luma(a)[..., 0], to_luma(b)[..., 0]
-    ref = structural_similarity(ya, yb, data_range=255, gaussian_weights=True, sigma=1.5,
-                                use_sample_covariance=False)
+    ref = structural_similarity(ya, yb, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
     assert ssim(to_luma(a), to_luma(b), 255) == pytest.approx(ref, abs=1e-4)
 
 
@@ -98,6 +98,13 @@ def test_strips_of_rows_give_the_whole_image_values(monkeypatch: pytest.MonkeyPa
     if not luma:  # and against the independent reference on the float image
         from skimage.metrics import structural_similarity
 
-        ref = structural_similarity(a.astype(np.float64), b.astype(np.float64), channel_axis=2, data_range=255,
-                                    gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+        ref = structural_similarity(
+            a.astype(np.float64),
+            b.astype(np.float64),
+            channel_axis=2,
+            data_range=255,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+        )
         assert strips[2] == pytest.approx(ref, abs=1e-6)

@@ -28,8 +28,13 @@ from tokbench.metrics.language_zipf import powerlaw_fit, rank_frequency_ols
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def run(images: list[np.ndarray | list[np.ndarray]], k: int | list[int] | None, layout: str = "2d",
-        ids: list[str] | None = None, **options: object) -> dict:
+def run(
+    images: list[np.ndarray | list[np.ndarray]],
+    k: int | list[int] | None,
+    layout: str = "2d",
+    ids: list[str] | None = None,
+    **options: object,
+) -> dict:
     """Feed images (one sentence, or a list of level sentences) and return compute()."""
     options.setdefault("powerlaw", False)  # the MLE fit has its own tests; keep the rest fast
     opts = options_from_dict(dict(options))
@@ -53,7 +58,7 @@ def same(a: dict[str, float], b: dict[str, float], skip: tuple[str, ...] = ()) -
 
 
 def split(stream: np.ndarray, size: int) -> list[np.ndarray]:
-    return [stream[i:i + size] for i in range(0, stream.size, size)]
+    return [stream[i : i + size] for i in range(0, stream.size, size)]
 
 
 # -- entropy family ----------------------------------------------------------------------------
@@ -384,8 +389,7 @@ def test_options_validation() -> None:
         options_from_dict({"smoothing": "witten-bell"})
     assert options_from_dict({"order": "row"}).order == "raster"
     # list options as the CLI delivers them (it splits key=value pairs on commas)
-    opts = options_from_dict({"compressors": "lzma+zlib", "levels": "0+joint",
-                              "powerlaw_refit_range": "1.01+8"})
+    opts = options_from_dict({"compressors": "lzma+zlib", "levels": "0+joint", "powerlaw_refit_range": "1.01+8"})
     assert opts.compressors == ("lzma", "zlib") and opts.levels == [0, "joint"]
     assert opts.powerlaw_refit_range == (1.01, 8.0)
     assert options_from_dict({"levels": 1}).levels == [1]

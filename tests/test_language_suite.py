@@ -32,7 +32,7 @@ def grid_items(n: int = 30, k: int = 32, shape: tuple[int, int] = (8, 8), seed: 
 def records_of(suite: LanguageSuite, items: list[Item], batch: int) -> list[dict]:
     recs = []
     for start in range(0, len(items), batch):
-        for per_item in suite.process(items[start:start + batch]):
+        for per_item in suite.process(items[start : start + batch]):
             assert len(per_item) == 1
             recs += per_item
     return recs
@@ -47,10 +47,18 @@ def test_options_are_recorded_with_defaults() -> None:
     suite = LanguageSuite(codebook_sizes=[32], token_layout="2d", order="row", smoothing="add-k")
     opts = suite.options
     assert opts["order"] == "raster" and opts["smoothing"] == "add-k"
-    for key, default in {"n_max": 4, "seed": 0, "heldout_fraction": 0.1, "kn_discount": 0.75, "add_k": 0.01,
-                         "lm_order": 2, "innovation_permutations": 5, "codebook_sizes": [32]}.items():
+    for key, default in {
+        "n_max": 4,
+        "seed": 0,
+        "heldout_fraction": 0.1,
+        "kn_discount": 0.75,
+        "add_k": 0.01,
+        "lm_order": 2,
+        "innovation_permutations": 5,
+        "codebook_sizes": [32],
+    }.items():
         assert opts[key] == default, key
-    json.dumps(suite.identity())  # part of the record cache key
+    json.dumps(suite.fingerprint())  # part of the record cache key
     with pytest.raises(ValueError, match="unknown option"):
         LanguageSuite(codebook_sizes=[32], orderr="raster")
 
@@ -120,16 +128,27 @@ def test_multi_scale_and_multi_codebook_layouts() -> None:
 def test_continuous_tokenizer_is_skipped() -> None:
     suite = LanguageSuite(codebook_sizes=[], token_layout="latent")
     recs = [r for per in suite.process([item("a", None), item("b", None)]) for r in per]
-    assert suite.aggregate(recs, 64) == {"metrics": {}, "extra": {"skipped": "needs discrete codes",
-                                                                  "options": suite.options}}
+    assert suite.aggregate(recs, 64) == {
+        "metrics": {},
+        "extra": {"skipped": "needs discrete codes", "options": suite.options},
+    }
 
 
 def test_report_draws_language_curves_as_png(tmp_path) -> None:
     from tokbench.report.commands import report_cmd
     from tokbench.runner import RunConfig, run
 
-    [path] = run(RunConfig(model="kmeans-vq:p=8,K=16,iters=3", suites=["language"], dataset="samples", limit=4,
-                           resolutions=[64], output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "c")))
+    [path] = run(
+        RunConfig(
+            model="kmeans-vq:p=8,K=16,iters=3",
+            suites=["language"],
+            dataset="samples",
+            limit=4,
+            resolutions=[64],
+            output_dir=str(tmp_path / "out"),
+            cache_dir=str(tmp_path / "c"),
+        )
+    )
     assert report_cmd([str(path)], "png", tmp_path / "report") == 0
     pngs = sorted((tmp_path / "report" / "plots").glob("*.png"))
     assert any(p.name.endswith("-rank-frequency.png") for p in pngs)

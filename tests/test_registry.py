@@ -13,7 +13,13 @@ from tokbench.registry import MODELS, Registry, UnknownName, parse_model_spec, p
 
 def test_parse_options_types_values() -> None:
     assert parse_options("quality=5,down=4,bpp=0.05,name=x,flag=true,mode=nan") == {
-        "quality": 5, "down": 4, "bpp": 0.05, "name": "x", "flag": True, "mode": "nan"}
+        "quality": 5,
+        "down": 4,
+        "bpp": 0.05,
+        "name": "x",
+        "flag": True,
+        "mode": "nan",
+    }
     with pytest.raises(ValueError, match="key=value"):
         parse_options("quality")
 
@@ -44,8 +50,9 @@ def test_register_validates_names() -> None:
 
 
 def test_entry_points_are_discovered(monkeypatch: pytest.MonkeyPatch) -> None:
-    ep = metadata.EntryPoint(name="thirdparty-tok", value="tokbench.adapters.identity:Identity",
-                             group="tokbench.adapters")
+    ep = metadata.EntryPoint(
+        name="thirdparty-tok", value="tokbench.adapters.identity:Identity", group="tokbench.adapters"
+    )
     monkeypatch.setattr(metadata, "entry_points", lambda group=None: [ep] if group == "tokbench.adapters" else [])
     reg = Registry("model", entry_point_group="tokbench.adapters")
     assert "thirdparty-tok" in reg.names()
@@ -53,8 +60,10 @@ def test_entry_points_are_discovered(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_listing_imports_no_heavy_module() -> None:
-    code = ("import sys; from tokbench.registry import MODELS, SUITES; MODELS.names(); SUITES.names(); "
-            "heavy = [m for m in ('torch', 'easyocr', 'dlib', 'diffusers', 'torchvision') if m in sys.modules]; "
-            "print(','.join(heavy))")
+    code = (
+        "import sys; from tokbench.registry import MODELS, SUITES; MODELS.names(); SUITES.names(); "
+        "heavy = [m for m in ('torch', 'easyocr', 'dlib', 'diffusers', 'torchvision') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

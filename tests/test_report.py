@@ -7,13 +7,21 @@ import json
 from pathlib import Path
 
 import pytest
+from fakes import write_fake
 
 from tokbench.report.commands import report_cmd
-from tokbench.report.fake import write_fake
 from tokbench.report.published import DEFAULT_FILE, load_published
 
-TEXT = {"t_acc_small": 10.004, "t_acc_medium": 30.0, "t_acc_large": 60.0, "t_acc": 100.0 / 3,
-        "t_ned_small": 30.0, "t_ned_medium": 50.0, "t_ned_large": 70.0, "t_ned": 50.0}
+TEXT = {
+    "t_acc_small": 10.004,
+    "t_acc_medium": 30.0,
+    "t_acc_large": 60.0,
+    "t_acc": 100.0 / 3,
+    "t_ned_small": 30.0,
+    "t_ned_medium": 50.0,
+    "t_ned_large": 70.0,
+    "t_ned": 50.0,
+}
 FACE = {"f_sim_small": 0.2, "f_sim_medium": 0.4, "f_sim_large": 0.77, "f_sim": 0.4567}
 
 
@@ -24,8 +32,16 @@ def _scaled(metrics: dict[str, float], k: float) -> dict[str, float]:
 def _tokbench_set(root: Path, dataset: str = "tokbench-official", face_dataset: str = "wflw") -> None:
     for model, k, bpp in (("tok-a", 1.0, 0.125), ("tok-b:big", 1.5, 0.5), ("tok-c", 0.5, 0.03125)):
         write_fake(root, model=model, suite="text", dataset=dataset, metrics=_scaled(TEXT, k), bpp=bpp)
-        write_fake(root, model=model, suite="face", dataset=face_dataset, metrics=_scaled(FACE, k), bpp=bpp,
-                   kind="continuous" if model == "tok-c" else "discrete", downsample=8 if model == "tok-c" else 16)
+        write_fake(
+            root,
+            model=model,
+            suite="face",
+            dataset=face_dataset,
+            metrics=_scaled(FACE, k),
+            bpp=bpp,
+            kind="continuous" if model == "tok-c" else "discrete",
+            downsample=8 if model == "tok-c" else 16,
+        )
 
 
 def _md_rows(md: str, section: str) -> list[list[str]]:
@@ -43,8 +59,20 @@ def test_tokbench_table_numbers_rounding_and_order(tmp_path: Path) -> None:
     a = rows[1]
     assert a[1:5] == ["run", "discrete", "16×", "0.1250"]
     # T-ACC S/M/L/Mean, T-NED S/M/L/Mean, F-Sim S/M/L/Mean with 2 decimals
-    assert a[5:] == ["10.00", "30.00", "60.00", "33.33", "30.00", "50.00", "70.00", "50.00",
-                     "0.20", "0.40", "0.77", "0.46"]
+    assert a[5:] == [
+        "10.00",
+        "30.00",
+        "60.00",
+        "33.33",
+        "30.00",
+        "50.00",
+        "70.00",
+        "50.00",
+        "0.20",
+        "0.40",
+        "0.77",
+        "0.46",
+    ]
     assert rows[2][2:4] == ["discrete", "16×"]  # kind/factor of the row's first (text) result
     with (tmp_path / "out" / "tokbench-256.csv").open() as f:
         recs = list(csv.DictReader(f))
@@ -73,26 +101,45 @@ def test_recon_table_directions_and_unknown_metrics(tmp_path: Path) -> None:
 
 
 def test_counts_and_skipped_json_are_reported(tmp_path: Path) -> None:
-    write_fake(tmp_path / "r", model="m", suite="recon", metrics={"psnr": 25.0},
-               buckets={"small": {"n": 12}, "medium": {"n": 5}, "large": 3})
+    write_fake(
+        tmp_path / "r",
+        model="m",
+        suite="recon",
+        metrics={"psnr": 25.0},
+        buckets={"small": {"n": 12}, "medium": {"n": 5}, "large": 3},
+    )
     (tmp_path / "r" / "settings.json").write_text('{"not": "a result"}')
     (tmp_path / "r" / "broken.json").write_text("{")
     assert report_cmd([str(tmp_path / "r")], "md", tmp_path / "out") == 0
     md = (tmp_path / "out" / "report.md").read_text()
     counts = _md_rows(md, "Counts used / skipped per result")
-    assert counts[0][:10] == ["m", "recon", "ds", "256", "9", "10", "1 (unreadable image 1)", "40",
-                             "2 (out of vocabulary 2)", "S 12 / M 5 / L 3"]
+    assert counts[0][:10] == [
+        "m",
+        "recon",
+        "ds",
+        "256",
+        "9",
+        "10",
+        "1 (unreadable image 1)",
+        "40",
+        "2 (out of vocabulary 2)",
+        "S 12 / M 5 / L 3",
+    ]
     assert "settings.json: not a tokbench result" in md and "broken.json: malformed JSON" in md
 
 
-@pytest.mark.parametrize(("change", "values"), [
-    ({"protocol": "center-crop"}, ("tokbench-paper", "center-crop")),
-    ({"suite_options": {"ocr": "easyocr"}}, ("parseq", "easyocr")),
-    ({"identity": {"manifest_sha256": "other-hash"}}, ("sha-tokbench-official", "other-hash")),
-    ({"suite_version": "2"}, ("1", "2")),
-])
-def test_refuses_to_mix_protocols_backends_and_datasets(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                         change: dict, values: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("change", "values"),
+    [
+        ({"protocol": "center-crop"}, ("tokbench-paper", "center-crop")),
+        ({"suite_options": {"ocr": "easyocr"}}, ("parseq", "easyocr")),
+        ({"identity": {"manifest_sha256": "other-hash"}}, ("sha-tokbench-official", "other-hash")),
+        ({"suite_version": "2"}, ("1", "2")),
+    ],
+)
+def test_refuses_to_mix_protocols_backends_and_datasets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict, values: tuple[str, str]
+) -> None:
     write_fake(tmp_path / "r", model="a", suite="text", dataset="tokbench-official", metrics=TEXT)
     write_fake(tmp_path / "r", model="b", suite="text", dataset="tokbench-official", metrics=TEXT, **change)
     assert report_cmd([str(tmp_path / "r")], "md", tmp_path / "out") == 2

@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fakes import write_examples, write_fake
 
 from tokbench.report.commands import report_cmd
-from tokbench.report.fake import write_examples, write_fake
 from tokbench.report.plots import as_curve, find_curves
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -27,12 +27,28 @@ def _results(root: Path) -> None:
             path = write_fake(root, model=model, suite="text", resolution=res, metrics=text)
             if model == "tok-a":
                 write_examples(path)
-            write_fake(root, model=model, suite="face", resolution=res,
-                       metrics={"f_sim_small": 0.2 * k, "f_sim_medium": 0.5, "f_sim_large": 0.7, "f_sim": 0.47})
+            write_fake(
+                root,
+                model=model,
+                suite="face",
+                resolution=res,
+                metrics={"f_sim_small": 0.2 * k, "f_sim_medium": 0.5, "f_sim_large": 0.7, "f_sim": 0.47},
+            )
         write_fake(root, model=model, suite="recon", metrics={"psnr": 24.0 * k, "ssim": 0.7})
-        write_fake(root, model=model, suite="language", metrics={"level0.utilization": 0.5 * k},
-                   extra={"curves": {"level0": {"rank_frequency": [[r, 1e4 / r] for r in RANKS],
-                                                "innovation": {"1": 100, "10": 800, "100": 2000}}}})
+        write_fake(
+            root,
+            model=model,
+            suite="language",
+            metrics={"level0.utilization": 0.5 * k},
+            extra={
+                "curves": {
+                    "level0": {
+                        "rank_frequency": [[r, 1e4 / r] for r in RANKS],
+                        "innovation": {"1": 100, "10": 800, "100": 2000},
+                    }
+                }
+            },
+        )
 
 
 @pytest.fixture(scope="module")
@@ -79,24 +95,50 @@ def test_curves_are_found_in_many_shapes() -> None:
     assert as_curve({"10": 5, "1": 2}) == ([1.0, 10.0], [2.0, 5.0])
     assert as_curve([{"m": 1, "v": 3}, {"m": 2, "v": 4}]) == ([1.0, 2.0], [3.0, 4.0])
     assert as_curve([3, 2, 1]) is None and as_curve([3, 2, 1], allow_plain=True) == ([1.0, 2.0, 3.0], [3, 2, 1])
-    extra = {"n": 5, "rank_frequency": {"level0": [[1, 9], [2, 3]], "joint": [[1, 8], [2, 2]]},
-             "vocab_growth": [10, 20, 30], "other": [[1, 2], [3, 4]], "zipf": {"rank_range": [1, 204]}}
+    extra = {
+        "n": 5,
+        "rank_frequency": {"level0": [[1, 9], [2, 3]], "joint": [[1, 8], [2, 2]]},
+        "vocab_growth": [10, 20, 30],
+        "other": [[1, 2], [3, 4]],
+        "zipf": {"rank_range": [1, 204]},
+    }
     found = {path: xy for path, xy in find_curves(extra)}
     assert set(found) == {("rank_frequency", "level0"), ("rank_frequency", "joint"), ("vocab_growth",)}
     # the language suite's layout: streams.<level>.curves.{rank_frequency.<n>: {rank, count}, innovation: {m, types…}}
-    real = {"streams": {"level0": {"ngrams": {"1": {"zipf_ols": {"rank_range": [1, 204]}}},
-                                   "curves": {"rank_frequency": {"1": {"rank": [1, 2, 3], "count": [9, 5, 1]}},
-                                              "innovation": {"m": [1, 2, 4], "types": [115.6, 163.2, 204.0],
-                                                             "coverage": [0.45, 0.64, 0.8]}}}}}
+    real = {
+        "streams": {
+            "level0": {
+                "ngrams": {"1": {"zipf_ols": {"rank_range": [1, 204]}}},
+                "curves": {
+                    "rank_frequency": {"1": {"rank": [1, 2, 3], "count": [9, 5, 1]}},
+                    "innovation": {"m": [1, 2, 4], "types": [115.6, 163.2, 204.0], "coverage": [0.45, 0.64, 0.8]},
+                },
+            }
+        }
+    }
     found = {path: xy for path, xy in find_curves(real)}
-    assert found == {("streams", "level0", "curves", "rank_frequency", "1"): ([1.0, 2.0, 3.0], [9.0, 5.0, 1.0]),
-                     ("streams", "level0", "curves", "innovation"): ([1.0, 2.0, 4.0], [115.6, 163.2, 204.0])}
+    assert found == {
+        ("streams", "level0", "curves", "rank_frequency", "1"): ([1.0, 2.0, 3.0], [9.0, 5.0, 1.0]),
+        ("streams", "level0", "curves", "innovation"): ([1.0, 2.0, 4.0], [115.6, 163.2, 204.0]),
+    }
 
 
 def _browser(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [BROWSER or "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args]
+    cmd = [
+        BROWSER or "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
 
 
@@ -111,9 +153,11 @@ def test_renders_and_sorts_in_a_headless_browser(report: Path, tmp_path: Path) -
     # click the first table's T-ACC Mean header (ascending, then descending); read the first row back each time
     probe = tmp_path / "probe.html"
     first = "document.querySelector('table.sortable tbody tr td').textContent"
-    click = ("<script>var th=document.querySelector('table.sortable th[data-col=\"8\"]');"
-             f"th.click();document.body.setAttribute('data-asc',{first});"
-             f"th.click();document.body.setAttribute('data-desc',{first});</script></body>")
+    click = (
+        "<script>var th=document.querySelector('table.sortable th[data-col=\"8\"]');"
+        f"th.click();document.body.setAttribute('data-asc',{first});"
+        f"th.click();document.body.setAttribute('data-desc',{first});</script></body>"
+    )
     probe.write_text(report.read_text().replace("</body>", click))
     dom = _browser("--dump-dom", probe.as_uri(), profile=tmp_path / "p2")
     assert 'data-sort-ready="1"' in dom.stdout, dom.stderr[-2000:]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from tokbench.results import read_instances, read_result
 
-SLOW_ADAPTER = textwrap.dedent('''
+SLOW_ADAPTER = textwrap.dedent("""
     import time
-    from tokbench.adapter import Encoded, Tokenizer, TokenizerInfo
+    from tokbench.tokenizer import Encoded, Tokenizer, TokenizerInfo
 
     class Slow(Tokenizer):
         def __init__(self, delay=0.0):
@@ -27,13 +27,32 @@ SLOW_ADAPTER = textwrap.dedent('''
 
         def decode(self, enc):
             return enc.latents
-''')
+""")
 
 
 def cli(tmp: Path, images: Path, out: str, cache: str, delay: float) -> list[str]:
-    return [sys.executable, "-m", "tokbench", "run", "--model", f"{tmp / 'slow.py'}:Slow:delay={delay}",
-            "--suite", "recon", "--dataset", "folder", "--images", str(images), "--batch-size", "1",
-            "--output-dir", str(tmp / out), "--cache-dir", str(tmp / cache), "--workers", "1"]
+    return [
+        sys.executable,
+        "-m",
+        "tokbench",
+        "run",
+        "--model",
+        f"{tmp / 'slow.py'}:Slow:delay={delay}",
+        "--suite",
+        "recon",
+        "--dataset",
+        "folder",
+        "--images",
+        str(images),
+        "--batch-size",
+        "1",
+        "--output-dir",
+        str(tmp / out),
+        "--cache-dir",
+        str(tmp / cache),
+        "--workers",
+        "1",
+    ]
 
 
 def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, image_folder: Path) -> None:

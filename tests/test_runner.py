@@ -17,7 +17,7 @@ from tokbench.validate import AdapterError
 
 COUNTING_ADAPTER = textwrap.dedent('''
     from pathlib import Path
-    from tokbench.adapter import Encoded, Tokenizer, TokenizerInfo
+    from tokbench.tokenizer import Encoded, Tokenizer, TokenizerInfo
 
     class Counting(Tokenizer):
         """Halves contrast; counts encode calls in a file so tests can read them."""
@@ -108,9 +108,16 @@ def test_corrupted_cache_entries_are_detected_and_redone(tmp_path, image_folder,
     assert res["metrics"] == first and res["cache"]["recon"]["corrupt_recomputed"] == 2
 
 
-@pytest.mark.parametrize(("mode", "message"), [
-    ("nan", "NaN/Inf"), ("shape", "shape"), ("range", "outside [0,1]"), ("count", "1 images for 2 inputs"),
-    ("raise", "raised RuntimeError: boom")])
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("nan", "NaN/Inf"),
+        ("shape", "shape"),
+        ("range", "outside [0,1]"),
+        ("count", "1 images for 2 inputs"),
+        ("raise", "raised RuntimeError: boom"),
+    ],
+)
 def test_broken_adapter_fails_with_a_clear_message(tmp_path, image_folder, adapter_file, mode, message) -> None:
     cfg = config(tmp_path, image_folder, f"{adapter_file}:Counting:log={tmp_path / 'c.txt'},mode={mode}")
     with pytest.raises(AdapterError) as err:
@@ -120,8 +127,7 @@ def test_broken_adapter_fails_with_a_clear_message(tmp_path, image_folder, adapt
 
 
 def test_on_error_skip_records_images_as_skipped(tmp_path, image_folder, adapter_file) -> None:
-    cfg = config(tmp_path, image_folder, f"{adapter_file}:Counting:log={tmp_path / 'c.txt'},mode=nan",
-                 on_error="skip")
+    cfg = config(tmp_path, image_folder, f"{adapter_file}:Counting:log={tmp_path / 'c.txt'},mode=nan", on_error="skip")
     [path] = run(cfg)
     res = read_result(path)
     assert res["counts"]["images_skipped"] == {"adapter error": 4}
@@ -156,17 +162,37 @@ def test_result_file_is_provenance_complete(tmp_path, image_folder) -> None:
 
 
 def test_batch_size_does_not_change_results(tmp_path, image_folder) -> None:
-    a = read_result(run(config(tmp_path, image_folder, "kmeans-vq:p=8,K=16,iters=3", batch_size=1,
-                               cache_dir=str(tmp_path / "c1"), output_dir=str(tmp_path / "o1")))[0])
-    b = read_result(run(config(tmp_path, image_folder, "kmeans-vq:p=8,K=16,iters=3", batch_size=3,
-                               cache_dir=str(tmp_path / "c3"), output_dir=str(tmp_path / "o3")))[0])
+    a = read_result(
+        run(
+            config(
+                tmp_path,
+                image_folder,
+                "kmeans-vq:p=8,K=16,iters=3",
+                batch_size=1,
+                cache_dir=str(tmp_path / "c1"),
+                output_dir=str(tmp_path / "o1"),
+            )
+        )[0]
+    )
+    b = read_result(
+        run(
+            config(
+                tmp_path,
+                image_folder,
+                "kmeans-vq:p=8,K=16,iters=3",
+                batch_size=3,
+                cache_dir=str(tmp_path / "c3"),
+                output_dir=str(tmp_path / "o3"),
+            )
+        )[0]
+    )
     assert a["metrics"] == b["metrics"]
 
 
 def test_an_object_outside_the_contract_is_refused(tmp_path, image_folder) -> None:
-    from tokbench.runner import RunError
+    from tokbench.errors import ContractError
 
     path = tmp_path / "bad.py"
     path.write_text("class NotATokenizer:\n    info = {'name': 'x'}\n    def encode(self, x): return x\n")
-    with pytest.raises(RunError, match="Tokenizer contract"):
+    with pytest.raises(ContractError, match="model contract.*TokenizerInfo"):
         run(config(tmp_path, image_folder, f"{path}:NotATokenizer"))

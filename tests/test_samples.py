@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 from PIL import Image
 
 from tokbench.data.annotations import read_annotations
-from tokbench.samples import generate as gen
 
-SHIPPED = gen.HERE
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "make_samples.py"
+
+
+def _load_generator() -> ModuleType:
+    """scripts/make_samples.py as a module (registered first: its dataclasses look their module up)."""
+    spec = importlib.util.spec_from_file_location("make_samples", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+gen = _load_generator()
+SHIPPED = gen.SAMPLES_DIR
 # Regenerated PNG by PNG in the default run: a photo (with "café"), a paper page (with "señor"),
 # a texture with a rotated instance and the three-photo strip. The slow test covers all images.
 SUBSET = ("s02_coffee_600x400", "s12_page_1000x700", "s14_stone_720x960", "s18_banner_896x384")
@@ -47,8 +63,10 @@ def _is_polygon(bbox: list[Any]) -> bool:
 def _require_same_environment() -> None:
     shipped, here = _meta()["environment"], gen.environment()
     if shipped != here:
-        pytest.skip(f"byte identity holds for the library versions the shipped files were made with "
-                    f"({shipped}); this machine has {here}")
+        pytest.skip(
+            f"byte identity holds for the library versions the shipped files were made with "
+            f"({shipped}); this machine has {here}"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +82,8 @@ def test_source_photos_are_the_recorded_ones() -> None:
         arr = gen.load_source(name)
         assert list(arr.shape) == info["shape"], name
         assert hashlib.sha256(arr.tobytes()).hexdigest() == info["pixels_sha256"], (
-            f"skimage.data.{name}() changed: the dataset cannot be regenerated bit for bit")
+            f"skimage.data.{name}() changed: the dataset cannot be regenerated bit for bit"
+        )
 
 
 def test_regenerated_annotations_are_byte_identical(regenerated: Path) -> None:

@@ -36,11 +36,23 @@ def _reference_distance(a: str, b: str) -> int:
     return d(len(a), len(b))
 
 
-@pytest.mark.parametrize(("a", "b", "expected"), [
-    ("kitten", "sitting", 3), ("", "", 0), ("", "abc", 3), ("abc", "", 3), ("abc", "abc", 0),
-    ("abc", "xyz", 3), ("flaw", "lawn", 2), ("ab", "ba", 2),  # no transpositions, as nltk's default
-    ("café", "cafe", 1), ("Zürich", "Zurich", 1), ("日本語", "日本", 1), ("a😀b", "ab", 1),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("kitten", "sitting", 3),
+        ("", "", 0),
+        ("", "abc", 3),
+        ("abc", "", 3),
+        ("abc", "abc", 0),
+        ("abc", "xyz", 3),
+        ("flaw", "lawn", 2),
+        ("ab", "ba", 2),  # no transpositions, as nltk's default
+        ("café", "cafe", 1),
+        ("Zürich", "Zurich", 1),
+        ("日本語", "日本", 1),
+        ("a😀b", "ab", 1),
+    ],
+)
 def test_edit_distance_hand_cases(a: str, b: str, expected: int) -> None:
     assert edit_distance(a, b) == expected
     assert edit_distance(b, a) == expected
@@ -124,9 +136,15 @@ def test_summarize_hand_made_instances() -> None:
     edges = TEXT_EDGES[512]  # small [0.01, 0.02), medium [0.02, 0.03), large [0.03, inf)
     records = [
         _inst(0.005, 1.0),  # below: scored but not in any bucket
-        _inst(0.01, 0.0), _inst(0.015, 1.0),  # small: 0.5
-        _inst(0.02, 1.0), _inst(0.029, 1.0), _inst(0.025, 1.0), _inst(0.021, 0.0),  # medium: 0.75
-        _inst(0.03, 1.0), _inst(0.5, 1.0), _inst(2.0, 1.0),  # large: 1.0
+        _inst(0.01, 0.0),
+        _inst(0.015, 1.0),  # small: 0.5
+        _inst(0.02, 1.0),
+        _inst(0.029, 1.0),
+        _inst(0.025, 1.0),
+        _inst(0.021, 0.0),  # medium: 0.75
+        _inst(0.03, 1.0),
+        _inst(0.5, 1.0),
+        _inst(2.0, 1.0),  # large: 1.0
     ]
     s = summarize(records, {"t_acc": "acc"}, edges, scale=100.0)
     m = s["metrics"]
@@ -149,8 +167,7 @@ def test_summarize_empty_bucket_gives_no_mean() -> None:
 
 
 def test_per_dataset_means() -> None:
-    records = [_inst(0.05, 1.0, "ic13"), _inst(0.05, 0.0, "ic13"), _inst(0.015, 1.0, "cord"),
-               _inst(0.001, 0.0, "cord")]
+    records = [_inst(0.05, 1.0, "ic13"), _inst(0.05, 0.0, "ic13"), _inst(0.015, 1.0, "cord"), _inst(0.001, 0.0, "cord")]
     out = per_dataset(records, {"t_acc": "acc"}, TEXT_EDGES[512], 100.0)
     assert out["ic13"]["all_instances"]["t_acc"] == pytest.approx(50.0)
     assert out["cord"]["n"] == 2 and out["cord"]["n_bucketed"] == 1

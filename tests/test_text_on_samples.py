@@ -11,8 +11,16 @@ from tokbench.runner import RunConfig, run
 @pytest.mark.slow
 def test_identity_reads_large_text_and_heavy_jpeg_reads_less(tmp_path) -> None:
     def t_acc(model: str) -> dict:
-        [path] = run(RunConfig(model=model, suites=["text"], dataset="samples", resolutions=[256],
-                               output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "cache")))
+        [path] = run(
+            RunConfig(
+                model=model,
+                suites=["text"],
+                dataset="samples",
+                resolutions=[256],
+                output_dir=str(tmp_path / "out"),
+                cache_dir=str(tmp_path / "cache"),
+            )
+        )
         return read_result(path)
 
     identity, jpeg = t_acc("identity"), t_acc("jpeg:quality=5,down=4")

@@ -10,16 +10,33 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from tokbench.backends import BackendUnavailable, build_ocr, register_backends
-from tokbench.registry import Registry
+from tokbench.backends import BackendUnavailable, build_ocr
 from tokbench.suite import Item
 
-WORDS = ["Coffee", "Station 42", "Mind the Gap", "Zone C", "Garden", "Market", "Welcome", "Library", "Museum",
-         "Bakery", "Hotel", "Parking", "Ticket", "River", "Harbor", "Window", "Orange", "Yellow", "Planet"]
+WORDS = [
+    "Coffee",
+    "Station 42",
+    "Mind the Gap",
+    "Zone C",
+    "Garden",
+    "Market",
+    "Welcome",
+    "Library",
+    "Museum",
+    "Bakery",
+    "Hotel",
+    "Parking",
+    "Ticket",
+    "River",
+    "Harbor",
+    "Window",
+    "Orange",
+    "Yellow",
+    "Planet",
+]
 
 
-def render(words: list[str], size: tuple[int, int] = (640, 640),
-           font_px: int = 34) -> tuple[np.ndarray, list[dict]]:
+def render(words: list[str], size: tuple[int, int] = (640, 640), font_px: int = 34) -> tuple[np.ndarray, list[dict]]:
     """Dark words on a light page, one ground-truth box each (ratio = box width / chars / long side)."""
     width, height = size
     img = Image.new("RGB", size, (245, 243, 236))
@@ -38,8 +55,7 @@ def render(words: list[str], size: tuple[int, int] = (640, 640),
     return np.array(img), anns
 
 
-def rotated_word(canvas: np.ndarray, word: str, angle_deg: float, at: tuple[int, int],
-                 font_px: int = 40) -> dict:
+def rotated_word(canvas: np.ndarray, word: str, angle_deg: float, at: tuple[int, int], font_px: int = 40) -> dict:
     """Paste ``word`` rotated by ``angle_deg`` (counter-clockwise) and return its polygon annotation."""
     font = ImageFont.load_default(size=font_px)
     left, top, right, bottom = font.getbbox(word)
@@ -57,8 +73,12 @@ def rotated_word(canvas: np.ndarray, word: str, angle_deg: float, at: tuple[int,
     poly = []
     for px, py in [(0, 0), (pw, 0), (pw, ph), (0, ph)]:
         dx, dy = px - cx, py - cy
-        poly.append([round(at[0] + ncx + dx * math.cos(a) + dy * math.sin(a)),
-                     round(at[1] + ncy - dx * math.sin(a) + dy * math.cos(a))])
+        poly.append(
+            [
+                round(at[0] + ncx + dx * math.cos(a) + dy * math.sin(a)),
+                round(at[1] + ncy - dx * math.sin(a) + dy * math.cos(a)),
+            ]
+        )
     top_len = math.dist(poly[0], poly[1])
     return {"rec": word, "bbox": poly, "ratio": top_len / (len(word) * max(canvas.shape[:2]))}
 
@@ -71,8 +91,14 @@ def degrade(img: np.ndarray, down: int = 4, quality: int = 5) -> np.ndarray:
     return np.asarray(Image.open(buf).convert("RGB").resize((w, h), Image.Resampling.BICUBIC))
 
 
-def item(image_id: str, original: np.ndarray, restored: np.ndarray, anns: list[dict], resolution: int = 512,
-         dataset: str | None = "synthetic") -> Item:
+def item(
+    image_id: str,
+    original: np.ndarray,
+    restored: np.ndarray,
+    anns: list[dict],
+    resolution: int = 512,
+    dataset: str | None = "synthetic",
+) -> Item:
     annotations: dict = {"text": anns}
     if dataset:
         annotations["dataset"] = dataset
@@ -113,8 +139,7 @@ def test_identity_reads_large_text(suite, page, clean) -> None:
     _, anns = page
     assert len(clean) == len(anns)
     for r in clean:
-        assert {"index", "gt", "pred", "ratio", "bucket", "acc", "ned", "acc_ci", "ned_ci",
-                "dataset"} <= set(r)
+        assert {"index", "gt", "pred", "ratio", "bucket", "acc", "ned", "acc_ci", "ned_ci", "dataset"} <= set(r)
         assert "skip" not in r
     assert clean[-1]["geometry"] == "polygon" and clean[-1]["pred"] == "Sunday"
     out = suite.aggregate(clean, 512)
@@ -186,8 +211,12 @@ def test_no_silent_drops(suite) -> None:
     assert len(computed) == 1 and computed[0]["ratio"] == pytest.approx(100 / (5 * 400))
     out = suite.aggregate(records, 512)
     counts = out["extra"]["counts"]
-    assert counts["skipped"] == {"zero-area box": 1, "polygon needs 4 points": 1, "empty ground truth": 1,
-                                 "missing rec": 1}
+    assert counts["skipped"] == {
+        "zero-area box": 1,
+        "polygon needs 4 points": 1,
+        "empty ground truth": 1,
+        "missing rec": 1,
+    }
     assert counts["below"] == 1 and counts["oov"] == 1
     assert counts["clipped"] == 1 and counts["ratio_computed"] == 1
     assert counts["scored"] == len(anns) - 4
@@ -219,17 +248,28 @@ def test_options_are_checked() -> None:
     with pytest.raises(KeyError, match="unknown OCR backend"):
         TextSuite(ocr="tesseract")
     # readings do not depend on batching, so the batch size is not part of the cache identity
-    assert TextSuite(batch_size=8).identity() == TextSuite().identity()
-    assert TextSuite(ocr="parseq").identity()["backend"]["weights"] == "parseq-56125471.pt"
+    assert TextSuite(batch_size=8).fingerprint() == TextSuite().fingerprint()
+    assert TextSuite(ocr="parseq").fingerprint()["backend"]["weights"] == "parseq-56125471.pt"
 
 
-def test_register_backends_is_lazy_and_idempotent() -> None:
-    ocr, face = Registry("OCR backend"), Registry("face backend")
-    register_backends(ocr, face)
-    register_backends(ocr, face)
-    assert {"easyocr", "parseq", "rapidocr"} <= set(ocr.names())
-    assert {"dlib", "antelopev2", "buffalo_l"} <= set(face.names())
-    assert isinstance(ocr.entry("parseq").target, str)
+def test_backends_are_registered_lazily_from_the_plugin_table() -> None:
+    from tokbench.registry import FACE_BACKENDS, OCR_BACKENDS
+
+    assert {"easyocr", "parseq", "rapidocr"} <= set(OCR_BACKENDS.names())
+    assert {"dlib", "antelopev2", "buffalo_l"} <= set(FACE_BACKENDS.names())
+    assert isinstance(OCR_BACKENDS.entry("parseq").target, str)
+
+
+def test_backend_options_travel_in_the_spec() -> None:
+    from tokbench.suites.text import TextSuite
+
+    suite = TextSuite(ocr="parseq:weights=/x/parseq-56125471.pt")
+    assert suite.backend.weights == "/x/parseq-56125471.pt" and suite.backend.batch_size == 64
+    assert TextSuite(ocr="parseq:batch_size=3", batch_size=8).backend.batch_size == 3  # the spec wins
+    with pytest.raises(ValueError, match="unknown option.*wieghts"):
+        TextSuite(ocr="parseq:wieghts=/x")
+    with pytest.raises(ValueError, match="unknown option.*parseq_weights"):
+        TextSuite(parseq_weights="/x")
 
 
 def test_parseq_without_doctr_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:

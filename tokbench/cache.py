@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from tokbench.errors import TokbenchError
+
 
 def content_key(*parts: Any) -> str:
     """sha256 over a canonical JSON of ``parts``."""
@@ -82,7 +84,7 @@ def sweep_stale_temp_files(root: Path) -> int:
     return removed
 
 
-class UnsafeCache(PermissionError):
+class UnsafeCache(TokbenchError, PermissionError):
     """A cache folder that other users can write to (its entries would decide our numbers)."""
 
 
@@ -102,8 +104,10 @@ def check_cache_folder(root: Path) -> None:
         except OSError:
             continue
         if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            problems.append(f"{folder} is writable by {'others' if st.st_mode & stat.S_IWOTH else 'its group'} "
-                            f"(mode {stat.filemode(st.st_mode)})")
+            problems.append(
+                f"{folder} is writable by {'others' if st.st_mode & stat.S_IWOTH else 'its group'} "
+                f"(mode {stat.filemode(st.st_mode)})"
+            )
         elif own is not None and st.st_uid not in (own, 0):
             problems.append(f"{folder} belongs to another user (uid {st.st_uid})")
     for parent in root.resolve().parents:
@@ -112,12 +116,16 @@ def check_cache_folder(root: Path) -> None:
         except OSError:
             continue
         if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
-            problems.append(f"{parent} is writable by anyone (mode {stat.filemode(st.st_mode)}), so the cache "
-                            "inside it can be replaced")
+            problems.append(
+                f"{parent} is writable by anyone (mode {stat.filemode(st.st_mode)}), so the cache "
+                "inside it can be replaced"
+            )
     if problems:
-        raise UnsafeCache(f"refusing the cache folder {root}: {problems[0]}. Cached entries decide results, so "
-                          "another user who can write there can set your numbers. Use a private --cache-dir, "
-                          "or pass --shared-cache if everyone who can write there is trusted.")
+        raise UnsafeCache(
+            f"refusing the cache folder {root}: {problems[0]}. Cached entries decide results, so "
+            "another user who can write there can set your numbers. Use a private --cache-dir, "
+            "or pass --shared-cache if everyone who can write there is trusted."
+        )
 
 
 @dataclass
@@ -203,8 +211,16 @@ class RecordCache:
             return None
         try:
             records = decode_records(path.read_bytes())
-        except (OSError, ValueError, KeyError, IndexError, TypeError, RecursionError, zipfile.BadZipFile,
-                EOFError) as e:
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            IndexError,
+            TypeError,
+            RecursionError,
+            zipfile.BadZipFile,
+            EOFError,
+        ) as e:
             self.stats.corrupt.append(f"{path}: {type(e).__name__}")
             path.unlink(missing_ok=True)
             self.stats.misses += 1
@@ -245,8 +261,7 @@ def encode_records(records: list[dict[str, Any]]) -> bytes:
         raise TypeError(f"cannot cache a record value of type {type(value).__name__}")
 
     text = json.dumps([plain(r) for r in records], ensure_ascii=False).encode("utf-8")
-    return pack_arrays({"records": np.frombuffer(text, dtype=np.uint8),
-                        **{f"a{i}": a for i, a in enumerate(arrays)}})
+    return pack_arrays({"records": np.frombuffer(text, dtype=np.uint8), **{f"a{i}": a for i, a in enumerate(arrays)}})
 
 
 def decode_records(data: bytes) -> list[dict[str, Any]]:
@@ -276,7 +291,7 @@ _SHA = "__sha256__"
 def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
     """Uncompressed npz of ``arrays`` plus a sha256 over their names, dtypes, shapes and bytes."""
     buf = io.BytesIO()
-    np.savez(buf, **arrays, **{_SHA: np.frombuffer(_digest(arrays), dtype=np.uint8)})
+    np.savez(buf, allow_pickle=False, **arrays, **{_SHA: np.frombuffer(_digest(arrays), dtype=np.uint8)})
     return buf.getvalue()
 
 

@@ -6,19 +6,23 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Evaluate visual tokenizers: how much text, faces and detail survive reconstruction.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Evaluate visual tokenizers: how much text, faces and detail survive reconstruction.",
+)
 data_app = typer.Typer(no_args_is_help=True, help="Fetch, verify and annotate datasets.")
 app.add_typer(data_app, name="data")
 import_app = typer.Typer(no_args_is_help=True, help="Import results made by other tools.")
 app.add_typer(import_app, name="import")
 
 
-def _err(message: str, code: int = 2) -> None:
+def _err(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
@@ -40,8 +44,11 @@ def _guarded(call: Callable[[], int], what: str) -> int:
         from tokbench.report.escape import terminal
 
         detail = str(e).splitlines()[0][:300] if str(e) else ""
-        typer.echo(f"error: {what} failed: {type(e).__name__}: {terminal(detail)} "
-                   "(a bug: please report it; TOKBENCH_DEBUG=1 shows the traceback)", err=True)
+        typer.echo(
+            f"error: {what} failed: {type(e).__name__}: {terminal(detail)} "
+            "(a bug: please report it; TOKBENCH_DEBUG=1 shows the traceback)",
+            err=True,
+        )
         return 2
 
 
@@ -83,8 +90,9 @@ def run(
     shared_cache: Annotated[bool, typer.Option(help="accept a cache folder other users can write to")] = False,
     data_root: Annotated[Optional[str], typer.Option(help="default: $TOKBENCH_HOME/data")] = None,
     offline: Annotated[bool, typer.Option(help="never touch the network")] = False,
-    allow_partial: Annotated[bool, typer.Option(help="run on a dataset with fewer files than its manifest "
-                                                     "lists (recorded in the result)")] = False,
+    allow_partial: Annotated[
+        bool, typer.Option(help="run on a dataset with fewer files than its manifest lists (recorded in the result)")
+    ] = False,
     on_error: Annotated[str, typer.Option(help="fail | skip (record failing images as skipped)")] = "fail",
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout")] = False,
     launcher: Annotated[str, typer.Option(help="none | torchrun (re-launch under torchrun)")] = "none",
@@ -109,11 +117,28 @@ def run(
         options.setdefault("text", {})["ocr"] = ocr
     if face:
         options.setdefault("face", {})["face"] = face
-    config = RunConfig(model=model, suites=_csv(suite), dataset=dataset, images=images, resolutions=resolutions,
-                       protocol=protocol, device=device, batch_size=batch_size, precision=precision,
-                       workers=workers, limit=limit, seed=seed, output_dir=output_dir, cache_dir=cache_dir,
-                       data_root=data_root, offline=offline, on_error=on_error, suite_options=options,
-                       shared_cache=shared_cache, allow_partial=allow_partial)
+    config = RunConfig(
+        model=model,
+        suites=_csv(suite),
+        dataset=dataset,
+        images=images,
+        resolutions=resolutions,
+        protocol=protocol,
+        device=device,
+        batch_size=batch_size,
+        precision=precision,
+        workers=workers,
+        limit=limit,
+        seed=seed,
+        output_dir=output_dir,
+        cache_dir=cache_dir,
+        data_root=data_root,
+        offline=offline,
+        on_error=on_error,
+        suite_options=options,
+        shared_cache=shared_cache,
+        allow_partial=allow_partial,
+    )
     paths = _run_with_progress(config)
     _print_summary(paths, as_json)
 
@@ -147,8 +172,13 @@ def _run_with_progress(config: Any) -> list[Path]:
     from tokbench.runner import run as run_config
 
     console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as progress:
         tasks: dict[str, Any] = {}
 
@@ -178,9 +208,18 @@ def _print_summary(paths: list[Path], as_json: bool) -> None:
         return
     results = [read_result(p) for p in paths]
     if as_json:
-        summary = [{"file": str(p), "model": r["model"]["id"], "suite": r["suite"]["name"],
-                    "dataset": r["dataset"]["name"], "resolution": r["resolution"], "metrics": r["metrics"],
-                    "counts": r["counts"]} for p, r in zip(paths, results, strict=True)]
+        summary = [
+            {
+                "file": str(p),
+                "model": r["model"]["id"],
+                "suite": r["suite"]["name"],
+                "dataset": r["dataset"]["name"],
+                "resolution": r["resolution"],
+                "metrics": r["metrics"],
+                "counts": r["counts"],
+            }
+            for p, r in zip(paths, results, strict=True)
+        ]
         sys.stdout.write(json.dumps(summary, indent=1) + "\n")
         return
     from rich.console import Console
@@ -193,8 +232,9 @@ def _print_summary(paths: list[Path], as_json: bool) -> None:
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in list(r["metrics"].items())[:8])
         c = r["counts"]
         skipped = sum(c["instances_skipped"].values()) + sum(c["images_skipped"].values())
-        table.add_row(r["model"]["id"], r["suite"]["name"], str(r["resolution"]), shown,
-                      f"{c['instances_used']}/{skipped}")
+        table.add_row(
+            r["model"]["id"], r["suite"]["name"], str(r["resolution"]), shown, f"{c['instances_used']}/{skipped}"
+        )
     console = Console(stderr=True)
     console.print(table)
     for p in paths:
@@ -233,16 +273,16 @@ def data_fetch(name: str, data_root: Optional[str] = None, offline: bool = False
     manifest = builtin_manifest(name)
     try:
         report = fetch(manifest, manifest.root(data_root), offline=offline)
-    except Exception as e:
-        from tokbench.errors import user_error
-
-        _err(user_error(e) or f"{type(e).__name__}: {e}", 1)
+    except OSError as e:  # the network or the disk, not tokbench: one line (a TokbenchError is main()'s)
+        _err(f"cannot fetch {name}: {type(e).__name__}: {e}", 1)
     typer.echo(report.describe())
 
 
 @data_app.command("verify")
-def data_verify(name: Annotated[str, typer.Argument(help="registered dataset name or manifest .json file")],
-                data_root: Optional[str] = None) -> None:
+def data_verify(
+    name: Annotated[str, typer.Argument(help="registered dataset name or manifest .json file")],
+    data_root: Optional[str] = None,
+) -> None:
     """Check a dataset's files against its manifest's checksums."""
     from tokbench.data.manifest import ManifestError, builtin_manifest, builtin_manifest_names, load_manifest, verify
 
@@ -254,15 +294,20 @@ def data_verify(name: Annotated[str, typer.Argument(help="registered dataset nam
         elif path.suffix == ".json" and path.is_file():
             manifest = load_manifest(path)
         else:
-            _err(f"{name!r} is neither a registered dataset ({', '.join(builtin_manifest_names())}) "
-                 "nor a manifest .json file")
+            _err(
+                f"{name!r} is neither a registered dataset ({', '.join(builtin_manifest_names())}) "
+                "nor a manifest .json file"
+            )
     except ManifestError as e:
         _err(str(e))
     root = manifest.root(data_root)
     label = manifest.root_label(data_root)  # `$NAME` for a root from the environment: its value is never shown
     if manifest.source["type"] != "package" and not root.exists():
-        how = (f"set ${manifest.source.get('env')} to its folder" if manifest.source["type"] == "local"
-               else f"run `tokbench data fetch {manifest.name}`")
+        how = (
+            f"set ${manifest.source.get('env')} to its folder"
+            if manifest.source["type"] == "local"
+            else f"run `tokbench data fetch {manifest.name}`"
+        )
         _err(f"dataset {manifest.name!r} is not under {label}; {how}", 1)
     report = verify(manifest, root, label)
     typer.echo(report.describe())
@@ -274,7 +319,9 @@ def data_verify(name: Annotated[str, typer.Argument(help="registered dataset nam
 def report(
     results: Annotated[list[str], typer.Argument(help="result files or folders")],
     format: Annotated[str, typer.Option("--format", help="md,csv,html,latex,json")] = "md,csv,html",
-    output: Annotated[str, typer.Option(help="output folder")] = "results/report",
+    output: Annotated[
+        str, typer.Option("--output-dir", "--output", help="where the report files go")
+    ] = "results/report",
     mix_protocols: Annotated[bool, typer.Option(help="allow different protocols in one column (marked)")] = False,
     with_published: Annotated[bool, typer.Option(help="add the TokBench authors' published rows")] = False,
 ) -> None:
@@ -298,8 +345,10 @@ def check(
 
 
 @app.command()
-def compare(a: Annotated[str, typer.Argument(help="result file or folder")],
-            b: Annotated[str, typer.Argument(help="result file or folder")]) -> None:
+def compare(
+    a: Annotated[str, typer.Argument(help="result file or folder")],
+    b: Annotated[str, typer.Argument(help="result file or folder")],
+) -> None:
     """Two result sets side by side, with deltas coloured by better/worse."""
     from tokbench.report.commands import compare_cmd
 
@@ -309,7 +358,7 @@ def compare(a: Annotated[str, typer.Argument(help="result file or folder")],
 @import_app.command("tokbench-output")
 def import_tokbench_output(
     files: Annotated[list[Path], typer.Argument(help="TokBench eval_text.py output files (<dataset>.json)")],
-    output: Annotated[str, typer.Option(help="where result files go")] = "results/runs",
+    output: Annotated[str, typer.Option("--output-dir", "--output", help="where result files go")] = "results/runs",
     model: Annotated[Optional[str], typer.Option(help="model name (default: the method name in the files)")] = None,
 ) -> None:
     """Turn TokBench reference outputs into tokbench `text` results (pooled, bucketed, marked imported)."""
@@ -331,35 +380,24 @@ def import_tokbench_output(
 
 @app.command()
 def models(as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
-    """Real tokenizer families and variants, and whether this machine has what each needs."""
-    from tokbench.doctor import list_models
+    """Real tokenizer families and variants: route, licence, and whether this machine has what each needs."""
+    import shutil
+
+    from tokbench.doctor import list_models, render_models
 
     rows = list_models()
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=1) + "\n")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="tokenizer families (tokbench doctor --model SPEC checks one)")
-    for col in ("spec", "kind", "size", "bpp", "licence", "package", "clone", "weights"):
-        table.add_column(col)
-
-    def mark(v: Any) -> str:
-        return "-" if v is None else ("yes" if v else "no")
-
-    for r in rows:
-        size = str(r["native_size"] or f"x{r['size_multiple']}")
-        bpp = f"{r['bpp']:.4f}" if isinstance(r["bpp"], float) else "-"
-        table.add_row(r["spec"], r["kind"], size, bpp, str(r["license"])[:28], mark(r["has_package"]),
-                      mark(r["has_clone"]), mark(r["has_weights"]))
-    Console().print(table)
+    typer.echo(render_models(rows, shutil.get_terminal_size().columns), nl=False)
 
 
 @app.command()
-def doctor(model: Annotated[str, typer.Option(help="NAME[:k=v,...]")],
-           size: Annotated[Optional[int], typer.Option(help="test canvas size")] = None,
-           device: Annotated[str, typer.Option()] = "cpu") -> None:
+def doctor(
+    model: Annotated[str, typer.Option(help="NAME[:k=v,...]")],
+    size: Annotated[Optional[int], typer.Option(help="test canvas size")] = None,
+    device: Annotated[str, typer.Option()] = "cpu",
+) -> None:
     """Check one model end to end (package, clone, weights, build, encode/decode) and say how to fix it."""
     from tokbench.doctor import doctor as run_doctor
 
@@ -384,7 +422,16 @@ def data_annotate_faces(
 
 
 def main() -> None:
-    app()
+    """The ``tokbench`` command: a user's error is one line (exit 1), a bug keeps its traceback."""
+    from tokbench.errors import TokbenchError
+
+    try:
+        app()
+    except TokbenchError as e:
+        from tokbench.report.escape import terminal
+
+        typer.echo(f"error: {terminal(str(e))}", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tokbench.adapter import WeightsUnavailable
-from tokbench.upstream import (
-    FAMILIES,
-    Family,
-    Variant,
-    fetch_command,
-    hub_cached,
-    pip_name,
-)
+from tokbench.families.catalog import Family, Variant, families
+from tokbench.families.hub import fetch_command, hub_cached
+from tokbench.families.source import pip_name
+from tokbench.tokenizer import WeightsUnavailable
 
 
 @dataclass
@@ -50,7 +46,7 @@ EXTRAS = {"pypi:diffusers": "diffusers", "pypi:transformers": "transformers"}
 def list_models() -> list[dict[str, Any]]:
     """One row per (family, variant), with what this machine has for it. Imports no model code."""
     rows = []
-    for fam in FAMILIES.values():
+    for fam in families().values():
         missing = missing_packages(fam)
         clone = _clone_dir(fam, None) if fam.source == "clone" else None
         for v in fam.variants.values():
@@ -62,6 +58,7 @@ def list_models() -> list[dict[str, Any]]:
                     "spec": f"{fam.name}:variant={v.name}",
                     "summary": fam.summary,
                     "source": fam.source,
+                    "route": fam.route,
                     "kind": fam.kind_of(v),
                     "layout": fam.layout_of(v),
                     "input_range": fam.input_range,
@@ -80,10 +77,87 @@ def list_models() -> list[dict[str, Any]]:
                     "has_package": not missing,
                     "missing_packages": missing,
                     "has_clone": None if fam.source != "clone" else clone is not None,
+                    "clone_env": fam.env if fam.source == "clone" else None,
                     "has_weights": weights_present(fam, v),
                 }
             )
     return rows
+
+
+def render_models(rows: list[dict[str, Any]], width: int = 80) -> str:
+    """``list_models`` rows as text, one block per family; a spec is never cut, whatever ``width``."""
+    head = ["spec", "kind", "size", "bpp", "weights"]
+    cells = [
+        [
+            r["spec"] + (" (default)" if r["default"] else ""),
+            r["kind"],
+            str(r["native_size"] or f"x{r['size_multiple']}"),
+            f"{r['bpp']:.4f}" if isinstance(r["bpp"], float) else "-",
+            "yes" if r["has_weights"] else "no",
+        ]
+        for r in rows
+    ]
+    widths = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
+
+    def line(cell: list[str]) -> str:
+        spec, rest = cell[0], "  ".join(c.ljust(w) for c, w in zip(cell[1:], widths[1:], strict=True)).rstrip()
+        if 2 + widths[0] + 2 + len(rest) <= width:
+            return f"  {spec.ljust(widths[0])}  {rest}"
+        return f"  {spec}\n      {rest}"  # too narrow for one line: the spec keeps a line of its own
+
+    groups: dict[str, list[tuple[dict[str, Any], list[str]]]] = {}
+    for row, cell in zip(rows, cells, strict=True):
+        groups.setdefault(row["model"], []).append((row, cell))
+    out = [
+        *_wrap(
+            "Tokenizer families, with what this machine has for each. A family's name alone is its "
+            "default variant; `tokbench doctor --model SPEC` checks one end to end.",
+            width,
+            "",
+            "",
+        ),
+        "",
+    ]
+    for name, group in groups.items():
+        out += _wrap(f"{name}: {group[0][0]['summary']}", width, "")
+        out += _wrap(_family_status([row for row, _ in group]), width, "  ")
+        out += [line(head), *(line(cell) for _, cell in group), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _wrap(text: str, width: int, indent: str, hang: str = "    ") -> list[str]:
+    # names are never split: no breaks at hyphens (open-magvit2) nor inside long words
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=indent + hang,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+
+
+def _family_status(group: list[dict[str, Any]]) -> str:
+    """Route, licence(s), packages and clone of one family, as one sentence."""
+    first = group[0]
+    licences: dict[str, list[str]] = {}
+    for r in group:
+        licences.setdefault(r["license"], []).append(r["variant"])
+    licence = (
+        first["license"]
+        if len(licences) == 1
+        else "; ".join(f"{lic} ({', '.join(variants)})" for lic, variants in licences.items())
+    )
+    missing = first["missing_packages"]
+    parts = [
+        f"route: {first['route']}",
+        f"licence: {licence}",
+        f"packages: missing {', '.join(missing)}" if missing else "packages: ok",
+    ]
+    if first["has_clone"] is not None:
+        where = f"source=PATH or ${first['clone_env']}"
+        parts.append("clone: found" if first["has_clone"] else f"clone: not found ({where})")
+    return " | ".join(parts)
 
 
 def _restricted(fam: Family, v: Variant) -> bool:
@@ -118,14 +192,13 @@ def weights_present(fam: Family, v: Variant, ckpt: str | None = None) -> bool:
             return True
     if not w.repo:
         return False
-    if fam.name == "cosmos":
-        return all(hub_cached(w, f) for f in ("encoder.jit", "decoder.jit"))
+    if w.include:
+        return all(hub_cached(w, f) for f in w.include)
     if w.filename:
         return hub_cached(w, w.filename) is not None
     if fam.source == "pypi:transformers":
         return hub_cached(w, "config.json") is not None and (
-            hub_cached(w, "model.safetensors.index.json") is not None
-            or hub_cached(w, "model.safetensors") is not None
+            hub_cached(w, "model.safetensors.index.json") is not None or hub_cached(w, "model.safetensors") is not None
         )
     if fam.name == "titok":
         return hub_cached(w, "config.json") is not None
@@ -139,9 +212,7 @@ def weights_present(fam: Family, v: Variant, ckpt: str | None = None) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def doctor(
-    model_spec_text: str, size: int | None = None, device: str = "cpu", echo: bool = False
-) -> list[Check]:
+def doctor(model_spec_text: str, size: int | None = None, device: str = "cpu", echo: bool = False) -> list[Check]:
     """Check one model end to end; returns the checks (and prints them when ``echo``)."""
     from tokbench.registry import MODELS, UnknownName, parse_model_spec
 
@@ -160,7 +231,7 @@ def doctor(
             f"{spec.name} is registered" if not spec.path_target else f"adapter file {spec.path_target}",
         )
     )
-    fam = FAMILIES.get(spec.name)
+    fam = families().get(spec.name)
     ready = True
     if fam is not None:
         try:
@@ -197,7 +268,7 @@ def _geometry(fam: Family, v: Variant) -> str:
 
 
 def _package_checks(fam: Family) -> list[Check]:
-    out = []
+    out: list[Check] = []
     extra = EXTRAS.get(fam.source)
     for module in ["torch", *([extra] if extra else []), *fam.packages]:
         if module in {c.name.split(" ", 1)[1] for c in out}:
@@ -213,7 +284,7 @@ def _package_checks(fam: Family) -> list[Check]:
 
 
 def _clone_check(fam: Family, v: Variant, options: dict[str, Any]) -> list[Check]:
-    from tokbench.upstream import resolve_source
+    from tokbench.families.source import resolve_source
 
     clone = f"git clone https://github.com/{fam.repo} PATH"
     use = f"--model {fam.name}:variant={v.name},source=PATH  (or export {fam.env}=PATH)"
@@ -283,11 +354,7 @@ def _build_and_run(spec: Any, size: int | None, device: str) -> list[Check]:
         msg, _, fix = str(e).partition(" Fix: ")
         return [Check("build", False, msg, fix)]
     except Exception as e:  # any failure while building is what the user needs to see
-        return [
-            Check(
-                "build", False, f"{type(e).__name__}: {e}", "run with TOKBENCH_VERBOSE=1 for upstream output"
-            )
-        ]
+        return [Check("build", False, f"{type(e).__name__}: {e}", "run with TOKBENCH_VERBOSE=1 for upstream output")]
     info = adapter.info
     checks.append(
         Check(

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tokbench.errors import ResultError
 from tokbench.hashing import sha256_file
 from tokbench.jsonio import read_json
 from tokbench.metrics.buckets import bucket_of, edges_for, per_dataset, summarize
@@ -31,7 +32,7 @@ FIELDS = {"t_acc": "acc", "t_ned": "ned", "t_acc_ci": "acc_ci", "t_ned_ci": "ned
 IMPORTED_DATASET = "tokbench-official"
 
 
-class BadImport(ValueError):
+class BadImport(ResultError):
     """A TokBench output file that cannot be imported; names the file and the field."""
 
 
@@ -51,8 +52,10 @@ MAX_RESOLUTION = 1 << 16
 def check_name(name: str, what: str) -> str:
     """``name`` if it can safely become a path component under the output folder; else BadImport."""
     if not name.strip() or name.strip(". ") == "" or _UNSAFE_NAME.search(name) or Path(name).is_absolute():
-        raise BadImport(f"{what} {name!r} cannot name a result folder: no empty, '.' or '..' names, "
-                        "path separators or control characters (pass --model NAME)")
+        raise BadImport(
+            f"{what} {name!r} cannot name a result folder: no empty, '.' or '..' names, "
+            "path separators or control characters (pass --model NAME)"
+        )
     return name
 
 
@@ -95,13 +98,21 @@ def read_tokbench_output(path: Path) -> dict[tuple[str, int], list[dict[str, Any
                     ratio = _field(inst, "ratio", (int, float), at)
                     ref_acc = _field(inst, "accuracy", (int, float), at)
                     ref_ned = _field(inst, "ned", (int, float), at)
-                    records.append({"image_id": file_name, "dataset": dataset, "index": i, "gt": gt, "pred": pred,
-                                    "ratio": float(ratio), "ref_accuracy": float(ref_acc), "ref_ned": float(ref_ned),
-                                    **text_scores(gt, pred)})
+                    records.append(
+                        {
+                            "image_id": file_name,
+                            "dataset": dataset,
+                            "index": i,
+                            "gt": gt,
+                            "pred": pred,
+                            "ratio": float(ratio),
+                            "ref_accuracy": float(ref_acc),
+                            "ref_ned": float(ref_ned),
+                            **text_scores(gt, pred),
+                        }
+                    )
             out[(str(method), resolution)] = records
     return out
-
-
 
 
 def import_tokbench_outputs(files: list[Path], output_dir: Path, model: str | None = None) -> list[Path]:
@@ -133,25 +144,48 @@ def import_tokbench_outputs(files: list[Path], output_dir: Path, model: str | No
             schema=SCHEMA,
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             tokbench={"version": _version(), "git_hash": None},
-            model={"spec": name, "id": name, "key": None,
-                   "info": {"name": name, "family": "imported", "kind": "imported", "options": {"method": method}}},
-            suite={"name": "text", "version": "1",
-                   "options": {"ocr": "parseq", "imported": True, "charset_filter": False, "edges": None,
-                               "on": "restored"}},
+            model={
+                "spec": name,
+                "id": name,
+                "key": None,
+                "info": {"name": name, "family": "imported", "kind": "imported", "options": {"method": method}},
+            },
+            suite={
+                "name": "text",
+                "version": "1",
+                "options": {
+                    "ocr": "parseq",
+                    "imported": True,
+                    "charset_filter": False,
+                    "edges": None,
+                    "on": "restored",
+                },
+            },
             dataset={"name": IMPORTED_DATASET, "identity": {"imported_files": sources}, "limit": None},
             resolution=resolution,
             canvas_size=resolution,
             protocol={**Protocol("tokbench-paper").to_dict(), "image_read": "TokBench reference (cv2/PIL)"},
             metrics=summary["metrics"],
             buckets=summary["buckets"],
-            extra={"imported": {"from": "TokBench reference implementation (eval_text.py)", "files": sources,
-                                "method": method},
-                   "edges": list(edges), "counts": summary["counts"], "all_instances": summary["all"],
-                   "per_dataset": per_dataset(records, FIELDS, edges, scale=100.0),
-                   "units": "t_* in %, mean = unweighted mean of the small/medium/large bucket means"},
-            counts={"images": len({(r["dataset"], r["image_id"]) for r in records}),
-                    "images_used": len({(r["dataset"], r["image_id"]) for r in records}),
-                    "images_skipped": {}, "instances_used": len(records), "instances_skipped": {}},
+            extra={
+                "imported": {
+                    "from": "TokBench reference implementation (eval_text.py)",
+                    "files": sources,
+                    "method": method,
+                },
+                "edges": list(edges),
+                "counts": summary["counts"],
+                "all_instances": summary["all"],
+                "per_dataset": per_dataset(records, FIELDS, edges, scale=100.0),
+                "units": "t_* in %, mean = unweighted mean of the small/medium/large bucket means",
+            },
+            counts={
+                "images": len({(r["dataset"], r["image_id"]) for r in records}),
+                "images_used": len({(r["dataset"], r["image_id"]) for r in records}),
+                "images_skipped": {},
+                "instances_used": len(records),
+                "instances_skipped": {},
+            },
             skipped=[],
             rate={"bits_per_image_mean": None, "bpp_mean": None},
             run={"imported": True},

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from tokbench.errors import ConfigError
+
 PROTOCOLS = ("tokbench-paper", "center-crop")
 
 
@@ -45,9 +47,9 @@ class Protocol:
 
     def __post_init__(self) -> None:
         if self.name not in PROTOCOLS:
-            raise ValueError(f"unknown protocol {self.name!r}; choose from {', '.join(PROTOCOLS)}")
+            raise ConfigError(f"unknown protocol {self.name!r}; choose from {', '.join(PROTOCOLS)}")
         if self.resample not in _RESAMPLE:
-            raise ValueError(f"unknown resample {self.resample!r}; choose from {', '.join(_RESAMPLE)}")
+            raise ConfigError(f"unknown resample {self.resample!r}; choose from {', '.join(_RESAMPLE)}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -68,7 +70,11 @@ class Protocol:
         return uncrop(canvas, placement, original, self.resample)
 
 
-_RESAMPLE = {"lanczos": Image.LANCZOS, "bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
+_RESAMPLE = {
+    "lanczos": Image.Resampling.LANCZOS,
+    "bicubic": Image.Resampling.BICUBIC,
+    "bilinear": Image.Resampling.BILINEAR,
+}
 
 
 def letterbox_geometry(orig_w: int, orig_h: int, size: int) -> Placement:

@@ -1,22 +1,32 @@
-"""One tokenizer call on a batch of canvases: device copy, autocast, OOM halving, decode checks.
+"""Room 2 of a run: images become cached canvas reconstructions.
 
-This module is part of every reconstruction's identity (:data:`tokbench.code_identity.RECONSTRUCTION_PATH`):
-a change here changes every reconstruction cache key.
+Images are read and letterboxed on worker threads a batch ahead; each canvas is looked up in the
+reconstruction cache and only misses reach the tokenizer (device copy, autocast, OOM halving, decode
+checks). This module is part of every reconstruction's identity
+(:data:`tokbench.fingerprint.RECONSTRUCTION_PATH`): a change here changes every reconstruction key.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tokbench.adapter import Tokenizer
-from tokbench.cache import ReconEntry
-from tokbench.protocol import to_uint8
+from tokbench.cache import ReconEntry, content_key
+from tokbench.data.dataset import Sample
+from tokbench.data.images import BadImage, load_rgb
+from tokbench.protocol import Placement, to_uint8
+from tokbench.suite import Item
+from tokbench.tokenizer import Tokenizer
 from tokbench.validate import AdapterError, validate_decode
+
+if TYPE_CHECKING:
+    from tokbench.build import RunContext
 
 
 @dataclass
@@ -27,8 +37,9 @@ class CallStats:
     seconds: float = 0.0
 
 
-def reconstruct_batch(adapter: Tokenizer, canvases: list[np.ndarray], ids: list[str], device: str,
-                      precision: str, stats: CallStats) -> list[ReconEntry]:
+def reconstruct_batch(
+    adapter: Tokenizer, canvases: list[np.ndarray], ids: list[str], device: str, precision: str, stats: CallStats
+) -> list[ReconEntry]:
     """Encode and decode uint8 ``[S,S,3]`` canvases; on CUDA out-of-memory, halve the batch and retry."""
     import torch
 
@@ -48,8 +59,9 @@ def reconstruct_batch(adapter: Tokenizer, canvases: list[np.ndarray], ids: list[
             raise AdapterError(adapter.info.name, "out of memory with batch size 1", ids) from None
         torch.cuda.empty_cache()
         half = len(canvases) // 2
-        return (reconstruct_batch(adapter, canvases[:half], ids[:half], device, precision, stats)
-                + reconstruct_batch(adapter, canvases[half:], ids[half:], device, precision, stats))
+        return reconstruct_batch(adapter, canvases[:half], ids[:half], device, precision, stats) + reconstruct_batch(
+            adapter, canvases[half:], ids[half:], device, precision, stats
+        )
     except AdapterError:
         raise
     except Exception as e:
@@ -72,3 +84,114 @@ def _autocast(device: str, precision: str) -> Any:
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device_type=device.split(":")[0], dtype=dtype)
+
+
+@dataclass
+class Prepared:
+    """An image read and letterboxed, with the key of its reconstruction."""
+
+    sample: Sample
+    original: np.ndarray
+    canvas: np.ndarray
+    placement: Placement
+    key: str
+
+
+def recon_key(ctx: RunContext, size: int, image_sha256: str) -> str:
+    return content_key("recon", ctx.model_key, ctx.protocol.to_dict(), size, image_sha256)
+
+
+def prepared_batches(ctx: RunContext, size: int, skipped: list[dict[str, str]]) -> Iterator[list[Prepared]]:
+    """Read and letterbox images on worker threads, a batch ahead of the model; unreadable ones are skipped."""
+
+    def prepare(sample: Sample) -> Prepared | str:
+        try:
+            img = load_rgb(sample.path)
+        except BadImage as e:
+            return str(e)
+        canvas, placement = ctx.protocol.prepare(img.pixels, size)
+        return Prepared(sample, img.pixels, canvas, placement, recon_key(ctx, size, img.sha256))
+
+    bs = ctx.config.batch_size
+    samples = ctx.dataset.samples
+    chunks = [samples[i : i + bs] for i in range(0, len(samples), bs)]
+    with ThreadPoolExecutor(max(1, ctx.config.workers)) as pool:
+        pending: list[Iterator[Prepared | str] | None] = [pool.map(prepare, c) for c in chunks[:2]]
+        for i in range(len(chunks)):
+            if i + 2 < len(chunks):
+                pending.append(pool.map(prepare, chunks[i + 2]))
+            batch: list[Prepared] = []
+            outs = pending[i]
+            assert outs is not None
+            for sample, out in zip(chunks[i], outs, strict=True):
+                if isinstance(out, str):
+                    skipped.append({"image": sample.image_id, "reason": f"unreadable image: {out}"})
+                else:
+                    batch.append(out)
+            pending[i] = None  # the batch's arrays go with it
+            yield batch
+
+
+def reconstruct(
+    ctx: RunContext, batch: list[Prepared], size: int, skipped: list[dict[str, str]]
+) -> dict[str, ReconEntry]:
+    """Each prepared image's reconstruction by key: from the cache, else from the tokenizer (then cached)."""
+    cache = ctx.caches.recon
+    entries: dict[str, ReconEntry] = {}
+    todo: list[Prepared] = []
+    for prep in batch:
+        hit = cache.get(prep.key, size)
+        if hit is not None:
+            entries[prep.key] = hit
+        elif prep.key not in {p.key for p in todo}:
+            todo.append(prep)
+    if todo:
+        try:
+            fresh = reconstruct_batch(
+                ctx.adapter,
+                [p.canvas for p in todo],
+                [p.sample.image_id for p in todo],
+                ctx.device,
+                ctx.config.precision,
+                ctx.calls,
+            )
+            for prep, entry in zip(todo, fresh, strict=True):
+                ctx.caches.write(cache.put, prep.key, entry)
+                entries[prep.key] = entry
+        except AdapterError as e:
+            if ctx.config.on_error != "skip":
+                raise
+            for prep in todo:
+                skipped.append({"image": prep.sample.image_id, "reason": f"adapter error: {e.check}"})
+    return entries
+
+
+def item_of(ctx: RunContext, prep: Prepared, entry: ReconEntry, resolution: int) -> Item:
+    """What suites see of one image: the reconstruction restored to the original's size."""
+    restored = ctx.protocol.restore(entry.canvas_recon, prep.placement, prep.original)
+    return Item(
+        prep.sample.image_id,
+        prep.original,
+        restored,
+        prep.canvas,
+        entry.canvas_recon,
+        resolution,
+        prep.sample.annotations,
+        entry.codes,
+        entry.bits,
+    )
+
+
+def reload_item(ctx: RunContext, sample: Sample | None, size: int, resolution: int) -> Item | None:
+    """An image's item again, from disk and the reconstruction cache (no tokenizer call)."""
+    if sample is None:
+        return None
+    try:
+        img = load_rgb(sample.path)
+    except BadImage:
+        return None
+    canvas, placement = ctx.protocol.prepare(img.pixels, size)
+    entry = ctx.caches.recon.get(recon_key(ctx, size, img.sha256), size)
+    if entry is None:
+        return None
+    return item_of(ctx, Prepared(sample, img.pixels, canvas, placement, ""), entry, resolution)

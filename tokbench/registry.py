@@ -1,7 +1,10 @@
-"""Lazy name -> factory registries for models, suites, datasets and backends.
+"""Lazy name -> factory registries for models, suites and OCR / face backends.
 
 Entries are ``"module:attr"`` strings resolved on first use, so listing what exists never
-imports torch or model code. Built-ins register through the same API users call.
+imports torch or model code. Built-in names come from one table (:mod:`tokbench.plugins`) and
+register through the same API users call; packages add theirs through entry points. Anything is
+also reachable as ``path/to/file.py:Class``. Every object built is checked against its contract.
+The registry imports no plugin module: plugins import it, never the other way round.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tokbench.errors import ConfigError, ContractError
 
-class UnknownName(KeyError):
+
+class UnknownName(ConfigError, KeyError):
     """An unknown registry name; the message lists close matches and what exists."""
 
     def __str__(self) -> str:  # KeyError would wrap the message in quotes
@@ -34,13 +39,16 @@ class Entry:
 
 
 class Registry:
-    """A name -> lazy target map with helpful errors."""
+    """A name -> lazy target map with helpful errors; ``contract`` says what a built object lacks (or None)."""
 
-    def __init__(self, kind: str, entry_point_group: str | None = None) -> None:
+    def __init__(
+        self, kind: str, entry_point_group: str | None = None, contract: Callable[[Any], str | None] | None = None
+    ) -> None:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
         self._group = entry_point_group
         self._entry_points_loaded = False
+        self._contract = contract
 
     def register(self, name: str, target: str | Callable[..., Any], summary: str = "", **defaults: Any) -> None:
         if not name or name != name.strip() or "/" in name or ":" in name:
@@ -66,9 +74,7 @@ class Registry:
         if name not in self._entries:
             close = difflib.get_close_matches(name, self._entries, n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise UnknownName(
-                f"unknown {self.kind} {name!r}.{hint} Available: {', '.join(sorted(self._entries))}"
-            )
+            raise UnknownName(f"unknown {self.kind} {name!r}.{hint} Available: {', '.join(sorted(self._entries))}")
         return self._entries[name]
 
     def resolve(self, name: str) -> Callable[..., Any]:
@@ -77,14 +83,55 @@ class Registry:
 
     def build(self, name: str, **options: Any) -> Any:
         entry = self.entry(name)
-        return self.resolve(name)(**{**entry.defaults, **options})
+        return self.construct(self.resolve(name), name, {**entry.defaults, **options})
+
+    def build_spec(self, text: str, flag: str, **extra: Any) -> Any:
+        """Build from ``name[:k=v,...]`` or ``file.py:Class[:k=v,...]``; ``extra`` options yield to the spec's."""
+        spec = parse_model_spec(text, flag)
+        options = {**extra, **spec.options}
+        if spec.path_target:
+            return self.construct(load_target(spec.path_target), spec.name, options)
+        return self.build(spec.name, **options)
+
+    def construct(self, factory: Callable[..., Any], name: str, options: dict[str, Any]) -> Any:
+        """``factory(**options)``, with a wrong option named and the result checked against the contract."""
+        try:
+            obj = factory(**options)
+        except TypeError:
+            accepted = _accepted_options(factory)
+            if accepted is None or set(options) <= accepted:
+                raise  # not an option mistake: a bug inside the factory
+            unknown = ", ".join(sorted(set(options) - accepted))
+            raise ConfigError(
+                f"{self.kind} {name!r}: unknown option(s) {unknown}; accepted: {', '.join(sorted(accepted)) or 'none'}"
+            ) from None
+        problem = self._contract(obj) if self._contract else None
+        if problem:
+            raise ContractError(
+                f"{self.kind} {name!r} ({type(obj).__module__}.{type(obj).__qualname__}) does not "
+                f"fulfil the {self.kind} contract: {problem}"
+            )
+        return obj
+
+
+def _accepted_options(factory: Callable[..., Any]) -> set[str] | None:
+    """Keyword names ``factory`` takes, or None when it takes any (``**kwargs``) or cannot be inspected."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def load_target(spec: str) -> Any:
     """Import ``"package.module:attr"`` or ``"path/to/file.py:attr"``."""
     module_name, _, attr = spec.rpartition(":")
     if not module_name:
-        raise ValueError(f"target {spec!r} must look like 'module:attr' or 'file.py:attr'")
+        raise ConfigError(f"target {spec!r} must look like 'module:attr' or 'file.py:attr'")
     if module_name.endswith(".py"):
         module = _import_file(Path(module_name))
     else:
@@ -119,7 +166,7 @@ def parse_options(text: str) -> dict[str, Any]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"model option {part!r} must look like key=value")
+            raise ConfigError(f"model option {part!r} must look like key=value")
         options[key.strip()] = _typed(value.strip())
     return options
 
@@ -150,50 +197,93 @@ class ModelSpec:
         return f"{self.name}:{opts}" if opts else self.name
 
 
-def parse_model_spec(text: str) -> ModelSpec:
-    """Parse ``jpeg:quality=5,down=4`` or ``my_tok.py:MyTok[:k=v,...]``."""
+def parse_model_spec(text: str, flag: str = "--model") -> ModelSpec:
+    """Parse ``jpeg:quality=5,down=4`` or ``my_tok.py:MyTok[:k=v,...]`` (also backends' and suites' specs)."""
     head, _, rest = text.partition(":")
     if head.endswith(".py"):
         cls, _, opts = rest.partition(":")
         if not cls:
-            raise ValueError(f"--model {text!r}: a file adapter needs a class, e.g. {head}:MyTokenizer")
+            raise ConfigError(f"{flag} {text!r}: a file plugin needs a class, e.g. {head}:MyClass")
         return ModelSpec(f"{Path(head).stem}.{cls}", parse_options(opts), f"{head}:{cls}")
     return ModelSpec(head, parse_options(rest))
 
 
-MODELS = Registry("model", entry_point_group="tokbench.adapters")
-SUITES = Registry("suite", entry_point_group="tokbench.suites")
-DATASETS = Registry("dataset")
-OCR_BACKENDS = Registry("OCR backend")
-FACE_BACKENDS = Registry("face backend")
+def _tokenizer_contract(obj: Any) -> str | None:
+    from tokbench.tokenizer import TokenizerInfo
+
+    if not isinstance(getattr(obj, "info", None), TokenizerInfo):
+        return "it needs an `info` TokenizerInfo (subclass tokbench.tokenizer.Tokenizer)"
+    missing = [m for m in ("encode", "decode", "load") if not callable(getattr(obj, m, None))]
+    return f"it needs method(s) {', '.join(missing)}" if missing else None
+
+
+def _suite_contract(obj: Any) -> str | None:
+    from tokbench.suite import Suite
+
+    if not isinstance(obj, Suite):
+        return "it must subclass tokbench.suite.Suite"
+    if not isinstance(getattr(obj, "name", None), str) or not obj.name:
+        return "it needs a class attribute `name`"
+    missing = [m for m in ("process", "aggregate") if getattr(type(obj), m) is getattr(Suite, m)]
+    return f"it must implement {', '.join(missing)}" if missing else None
+
+
+def _protocol_contract(module: str, protocol: str) -> Callable[[Any], str | None]:
+    def check(obj: Any) -> str | None:
+        proto = getattr(importlib.import_module(module), protocol)
+        if isinstance(obj, proto):
+            return None
+        needed = [m for m in dir(proto) if not m.startswith("_") and not hasattr(obj, m)]
+        return f"it lacks {', '.join(needed)} (see {module}.{protocol})"
+
+    return check
+
+
+MODELS = Registry("model", entry_point_group="tokbench.adapters", contract=_tokenizer_contract)
+SUITES = Registry("suite", entry_point_group="tokbench.suites", contract=_suite_contract)
+OCR_BACKENDS = Registry(
+    "OCR backend", entry_point_group="tokbench.ocr", contract=_protocol_contract("tokbench.backends.ocr", "OcrBackend")
+)
+FACE_BACKENDS = Registry(
+    "face backend",
+    entry_point_group="tokbench.face",
+    contract=_protocol_contract("tokbench.backends.face", "FaceBackend"),
+)
 
 
 def build_model(spec: ModelSpec) -> Any:
-    """Instantiate the adapter a ``ModelSpec`` names."""
+    """Instantiate (and check) the adapter a ``ModelSpec`` names."""
     if spec.path_target:
-        return load_target(spec.path_target)(**spec.options)
+        return MODELS.construct(load_target(spec.path_target), spec.name, spec.options)
     return MODELS.build(spec.name, **spec.options)
 
 
-def _register_builtins() -> None:
-    m = "tokbench.adapters"
-    MODELS.register("identity", f"{m}.identity:Identity", "no tokenizer: pure letterbox resize loss ('Resize')")
-    MODELS.register("resize", f"{m}.identity:Identity", "alias of identity (TokBench's 'Resize' row)")
-    for codec in ("jpeg", "webp", "avif", "jpeg2000"):
-        MODELS.register(codec, f"{m}.codecs:PillowCodec", f"{codec} via Pillow (quality=, bpp=, down=)",
-                        codec=codec)
-    MODELS.register("kmeans-vq", f"{m}.kmeans_vq:KMeansVQ", "patch k-means VQ tokenizer (p=, K=), trained offline")
-    from tokbench.adapters.catalog import register_real_families
-    from tokbench.backends import register_backends
+def resolve_suite(name: str) -> Callable[..., Any]:
+    """The suite class a ``--suite`` value names: a registered name, or ``path/to/file.py:Class`` for a
+    suite kept in one file of its own (no package, no registration)."""
+    head, _, attr = name.partition(":")
+    if head.endswith(".py"):
+        if not attr:
+            raise ConfigError(f"--suite {name!r}: a file suite needs a class, e.g. {head}:MySuite")
+        return load_target(name)
+    return SUITES.resolve(name)
 
-    register_real_families(MODELS)
-    register_backends(OCR_BACKENDS, FACE_BACKENDS)
-    s = "tokbench.suites"
-    SUITES.register("recon", f"{s}.recon:ReconSuite", "PSNR, SSIM (+ MS-SSIM, LPIPS) per image")
-    SUITES.register("fid", f"{s}.fid:FidSuite", "rFID and KID between originals and reconstructions")
-    SUITES.register("text", f"{s}.text:TextSuite", "OCR accuracy T-ACC / T-NED on text crops, by scale")
-    SUITES.register("face", f"{s}.face:FaceSuite", "identity similarity F-Sim on aligned faces, by scale")
-    SUITES.register("language", f"{s}.language:LanguageSuite", "statistics of the token language")
+
+def _register_builtins() -> None:
+    from tokbench import plugins
+
+    for registry, table in (
+        (MODELS, plugins.MODELS),
+        (SUITES, plugins.SUITES),
+        (OCR_BACKENDS, plugins.OCR),
+        (FACE_BACKENDS, plugins.FACE),
+    ):
+        for plugin in table:
+            registry.register(plugin.name, plugin.target, plugin.summary, **plugin.defaults)
+
+    from tokbench.families.catalog import register_families
+
+    register_families(MODELS)
 
 
 _register_builtins()

@@ -1,5 +1,5 @@
 """The typed result file: one JSON per (model, suite, dataset, resolution), plus a JSONL of
-per-instance records beside it. Schema ``tokbench.result/1`` (documented in README):
+per-instance records beside it. Schema ``tokbench.result/2`` (documented in README):
 
 - ``schema``, ``created``, ``tokbench``: {version, git_hash}
 - ``model``: {spec, id, key, info (TokenizerInfo incl. weights_sha256)}
@@ -13,10 +13,13 @@ per-instance records beside it. Schema ``tokbench.result/1`` (documented in READ
 - ``model.code`` / ``suite.code``: sha256 of the adapter's / suite's source files and package version;
   ``model.code.reconstruction``: of tokbench's reconstruction path (all part of the cache keys)
 - ``instances_file``: the JSONL's file name; ``instances_sha256``: its sha256 (checked on read)
+- ``metric_specs``: the suite's metric declarations (:class:`tokbench.metric_spec.MetricSpec` as objects),
+  new in ``/2``; ``tokbench.result/1`` files, which lack them, are still read (see :func:`metric_specs_of`)
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -24,10 +27,13 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from tokbench.cache import atomic_write_bytes
+from tokbench.errors import ResultError
 from tokbench.hashing import sha256_bytes
 from tokbench.jsonio import read_json
+from tokbench.metric_spec import MetricSpec
 
-SCHEMA = "tokbench.result/1"
+SCHEMA = "tokbench.result/2"
+SCHEMAS = ("tokbench.result/1", SCHEMA)  # every schema read_result accepts
 
 
 class Counts(TypedDict):
@@ -60,9 +66,10 @@ class Result(TypedDict, total=False):
     cache: dict[str, Any]
     instances_file: str
     instances_sha256: str
+    metric_specs: list[dict[str, Any]]
 
 
-class BadResult(ValueError):
+class BadResult(ResultError):
     """A result file that cannot be read or lacks required fields."""
 
 
@@ -135,8 +142,8 @@ def read_result(path: Path) -> Result:
             message = f"{path}: unreadable JSON: {str(e).split(';')[0]}"
         # a damaged file that names our schema is a broken result, not some other JSON to skip
         raise (BadResult if _names_schema(path) else NotAResult)(message) from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise NotAResult(f"{path}: not a tokbench result (schema {SCHEMA!r} expected)")
+    if not isinstance(data, dict) or data.get("schema") not in SCHEMAS:
+        raise NotAResult(f"{path}: not a tokbench result (schema {' or '.join(map(repr, SCHEMAS))} expected)")
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
         raise BadResult(f"{path}: missing field(s) {', '.join(missing)}")
@@ -149,7 +156,8 @@ def read_result(path: Path) -> Result:
 def _names_schema(path: Path) -> bool:
     try:
         with path.open("rb") as f:
-            return f'"{SCHEMA}"'.encode() in f.read(1 << 20)
+            head = f.read(1 << 20)
+        return any(f'"{schema}"'.encode() in head for schema in SCHEMAS)
     except OSError:
         return False
 
@@ -221,6 +229,7 @@ _SHAPES: list[tuple[str, tuple[type, ...], bool, str]] = [
     ("buckets", (dict,), True, "an object"),
     ("extra", (dict,), True, "an object"),
     ("created", (str,), True, "a string"),
+    ("metric_specs", (list,), True, "an array of metric declarations"),
 ]
 
 
@@ -258,7 +267,65 @@ def _fields_problem(data: dict[str, Any]) -> str | None:
         value = data["counts"].get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             return f"field counts.{key}: expected an integer, got {_kind(value)}"
+    return _specs_problem(data.get("metric_specs") or [])
+
+
+def _specs_problem(specs: list[Any]) -> str | None:
+    """The first metric declaration that ``MetricSpec.from_dict`` refuses or that repeats a name."""
+    names: set[str] = set()
+    for i, item in enumerate(specs):
+        try:
+            spec = MetricSpec.from_dict(item)
+        except ValueError as e:
+            return f"field metric_specs[{i}]: {e}"
+        if spec.name in names:
+            return f"field metric_specs[{i}]: metric {spec.name!r} is declared twice"
+        names.add(spec.name)
     return None
+
+
+def metric_specs_of(result: Any) -> list[MetricSpec]:
+    """A result's metric declarations. A file without them (schema ``/1``, published rows) is read the
+    way tokbench read ``/1`` files, against the built-in declarations: first its own suite's, looked up
+    by name and built with the result's suite options (with the defaults when those no longer build),
+    then the other built-in suites' for the remaining names (``/1`` readers had one table for all
+    suites). A suite unknown here gets none: its metrics are shown neutral and not gated."""
+    specs = result.get("metric_specs")
+    if isinstance(specs, list):
+        return [MetricSpec.from_dict(s) for s in specs]
+    suite = result.get("suite") or {}
+    name, options = str(suite.get("name") or ""), suite.get("options") or {}
+    if not _known_suite(name):
+        return []
+    own = _suite_specs(name, json.dumps(options, sort_keys=True, default=str))
+    return own + [s for other in _builtin_suites() if other != name for s in _suite_specs(other, "{}")]
+
+
+def _known_suite(name: str) -> bool:
+    from tokbench.registry import SUITES
+
+    return name in SUITES.names()
+
+
+def _builtin_suites() -> list[str]:
+    from tokbench.plugins import SUITES
+
+    return [plugin.name for plugin in SUITES]
+
+
+@functools.lru_cache(maxsize=64)
+def _suite_specs(name: str, options_json: str) -> list[MetricSpec]:
+    """The declarations of registered suite ``name`` built with these options (JSON), else with its
+    defaults; none when it cannot be built here. Cached: a report reads many results of one suite."""
+    from tokbench.registry import SUITES
+
+    attempts: tuple[dict[str, Any], ...] = (json.loads(options_json), {})
+    for options in attempts:
+        try:
+            return list(SUITES.resolve(name)(**options).metric_specs())
+        except Exception:  # options of another version, a package missing here: a reader must still read
+            continue
+    return []
 
 
 def read_instances(result_file: Path) -> list[dict[str, Any]]:
@@ -271,6 +338,8 @@ def read_instances(result_file: Path) -> list[dict[str, Any]]:
     except OSError as e:
         raise BadResult(f"{path}: cannot read the instances file ({e.strerror or e})") from None
     if expected is not None and sha256_bytes(data) != expected:
-        raise BadResult(f"{path}: not the instances file of {result_file.name} (its sha256 differs from the one the "
-                        "result records: a rerun was interrupted between the two files; rerun to finish it)")
+        raise BadResult(
+            f"{path}: not the instances file of {result_file.name} (its sha256 differs from the one the "
+            "result records: a rerun was interrupted between the two files; rerun to finish it)"
+        )
     return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]

@@ -10,12 +10,16 @@ counts it under that reason and ``aggregate`` must leave it out of every metric.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+
+from tokbench.errors import ConfigError
+from tokbench.metric_spec import MetricSpec
 
 
 @dataclass
@@ -64,13 +68,20 @@ class Suite:
         """``defaults`` updated with ``options``; an unknown option name is an error naming the known ones."""
         unknown = set(options) - set(defaults)
         if unknown:
-            raise ValueError(f"{self.name}: unknown option(s) {', '.join(sorted(unknown))}; "
-                             f"known: {', '.join(defaults)}")
+            raise ConfigError(
+                f"{self.name}: unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(defaults)}"
+            )
         return {**defaults, **options}
 
-    def identity(self) -> dict[str, Any]:
+    def fingerprint(self) -> dict[str, Any]:
         """Everything a record depends on; part of the record cache key."""
         return {"suite": self.name, "version": self.version, "options": self.options}
+
+    def metric_specs(self) -> list[MetricSpec]:
+        """How the metrics ``aggregate`` returns read (label, better direction, unit, decimals, default
+        gate tolerance, table), in the order tables show them; written into every result. Default: none,
+        so every metric is shown as named, with no known direction, and not gated."""
+        return []
 
     def setup(self, device: str) -> None:
         """Load heavy models once per run (OCR, face, Inception). Default: nothing."""
@@ -93,16 +104,19 @@ class BackendSuite(Suite):
     """A suite scored by one model backend (OCR, face): loads it once, times it, and keys records on it."""
 
     backend: Any
+    timings: defaultdict[str, float]
+    _ready: bool
 
-    def identity(self) -> dict[str, Any]:
+    def fingerprint(self) -> dict[str, Any]:
         """Options and backend; ``batch_size`` is left out: predictions do not depend on batching
         (confidences can move in their last digits, ~1e-7)."""
-        ident = super().identity()
+        ident = super().fingerprint()
         ident["options"] = {k: v for k, v in self.options.items() if k != "batch_size"}
-        return {**ident, "backend": self.backend.identity()}
+        return {**ident, "backend": self.backend.fingerprint()}
 
-    def instances(self, items: list[Item], out: list[list[dict[str, Any]]]
-                  ) -> Iterator[tuple[Item, dict[str, Any], dict[str, Any]]]:
+    def instances(
+        self, items: list[Item], out: list[list[dict[str, Any]]]
+    ) -> Iterator[tuple[Item, dict[str, Any], dict[str, Any]]]:
         """Each annotation of kind ``annotation_kind`` with its record, already appended to ``out``
         (index, dataset); an annotation that is not an object gets a skip record and is not yielded."""
         if not self._ready:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from tokbench.errors import ContractError
+
 # Decoders in float32 land a hair outside [0,1]; beyond this it is a range bug, not rounding.
 RANGE_TOLERANCE = 1e-3
 
 
-class AdapterError(RuntimeError):
+class AdapterError(ContractError):
     """An adapter failed a check; names the adapter, the check and the batch's images."""
 
     def __init__(self, adapter: str, check: str, image_ids: list[str]) -> None:
@@ -39,6 +41,8 @@ def validate_decode(adapter: str, out: Any, shape: tuple[int, ...], image_ids: l
         raise fail(f"decode returned NaN/Inf values (in images {', '.join(image_ids[i] for i in bad[:5])})")
     lo, hi = float(out.min()), float(out.max())
     if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
-        raise fail(f"decode returned values in [{lo:.4g}, {hi:.4g}], outside [0,1] "
-                   "(convert from the model's range inside the adapter)")
+        raise fail(
+            f"decode returned values in [{lo:.4g}, {hi:.4g}], outside [0,1] "
+            "(convert from the model's range inside the adapter)"
+        )
     return out.clamp(0.0, 1.0)

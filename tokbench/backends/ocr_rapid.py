@@ -26,10 +26,13 @@ class RapidOcr:
         self.charset: str | None = None
         self._rec: Any = None
 
-    def identity(self) -> dict[str, Any]:
-        return {"backend": self.name, "rapidocr": package_version("rapidocr-onnxruntime"),
-                "onnxruntime": package_version("onnxruntime") or package_version("onnxruntime-gpu"),
-                "strip": self.strip}
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "rapidocr": package_version("rapidocr-onnxruntime"),
+            "onnxruntime": package_version("onnxruntime") or package_version("onnxruntime-gpu"),
+            "strip": self.strip,
+        }
 
     def setup(self, device: str) -> None:
         if self._rec is not None:
@@ -37,8 +40,10 @@ class RapidOcr:
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError:
-            raise BackendUnavailable("the rapidocr OCR backend needs rapidocr-onnxruntime (it ships its "
-                                     "models): pip install rapidocr-onnxruntime") from None
+            raise BackendUnavailable(
+                "the rapidocr OCR backend needs rapidocr-onnxruntime (it ships its "
+                "models): pip install rapidocr-onnxruntime"
+            ) from None
         kwargs: dict[str, Any] = {"rec_batch_num": max(1, self.batch_size)}
         if is_cuda(device):
             kwargs["rec_use_cuda"] = True
@@ -68,7 +73,7 @@ class RapidOcr:
         for i in wide:
             out[i] = self._run([bgr[i]])[0]
         readings = []
-        for r in out:
-            text, conf = r if r is not None else ("", 0.0)
+        for result in out:
+            text, conf = result if result is not None else ("", 0.0)
             readings.append(Reading(text.strip() if self.strip else text, conf))
         return readings

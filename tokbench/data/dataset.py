@@ -30,6 +30,7 @@ from tokbench.data.manifest import (
     load_manifest,
     verify,
 )
+from tokbench.errors import TokbenchError
 from tokbench.hashing import sha256_bytes
 from tokbench.paths import data_root
 
@@ -39,7 +40,7 @@ OUTSIDE_FOLDER = "outside the image folder"
 NOT_REGULAR = "not a regular file"
 
 
-class DatasetUnavailable(FileNotFoundError):
+class DatasetUnavailable(TokbenchError, FileNotFoundError):
     """The data is not on this machine; the message says which files and how to get them."""
 
 
@@ -63,8 +64,9 @@ class Dataset:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
 
 
-def resolve_dataset(spec: str, images: str | None = None, root: str | None = None,
-                    offline: bool = False, allow_partial: bool = False) -> Dataset:
+def resolve_dataset(
+    spec: str, images: str | None = None, root: str | None = None, offline: bool = False, allow_partial: bool = False
+) -> Dataset:
     """Build the dataset a ``--dataset`` / ``--images`` pair names."""
     path = Path(spec).expanduser()
     if spec == "samples":
@@ -87,29 +89,40 @@ def manifest_dataset(manifest: Manifest, root: str | None, offline: bool, allow_
     label = manifest.root_label(root)  # `$NAME` for a root from the environment: its value is never shown
     ann = manifest.annotations
     if not base.exists() or (ann and not (base / ann["file"]).is_file()):
-        how = (f"set ${manifest.source.get('env')} to its folder" if manifest.source["type"] == "local"
-               else f"run `tokbench data fetch {manifest.name}`")
+        how = (
+            f"set ${manifest.source.get('env')} to its folder"
+            if manifest.source["type"] == "local"
+            else f"run `tokbench data fetch {manifest.name}`"
+        )
         wanted = f"{label}/{ann['file']}" if ann else f"{label}/{manifest.images}"
-        raise DatasetUnavailable(f"dataset {manifest.name!r} is not on this machine (missing {wanted}); {how}"
-                                 + (" (needs network)" if manifest.source["type"] == "huggingface" else ""))
+        raise DatasetUnavailable(
+            f"dataset {manifest.name!r} is not on this machine (missing {wanted}); {how}"
+            + (" (needs network)" if manifest.source["type"] == "huggingface" else "")
+        )
     real_base = base.resolve()
     image_dir = base / manifest.images
     for field_name, rel in (("images", manifest.images), ("annotations.file", ann["file"] if ann else None)):
         if rel is not None and not (base / rel).resolve().is_relative_to(real_base):
-            raise ManifestError(f"dataset {manifest.name!r}: field {field_name!r} ({rel}) resolves outside the "
-                                f"dataset root {label}")
+            raise ManifestError(
+                f"dataset {manifest.name!r}: field {field_name!r} ({rel}) resolves outside the dataset root {label}"
+            )
     report = verify(manifest, base, label)
     if report.mismatched:
         raise ManifestError(f"dataset {manifest.name!r} does not match its manifest:\n{report.describe()}")
     partial = _partial(manifest, report, image_dir)
     if partial and not allow_partial:
-        counts = [f"expected {partial['expected']} image files, found {partial['found']}"] \
-            if partial["expected"] is not None else []
+        counts = (
+            [f"expected {partial['expected']} image files, found {partial['found']}"]
+            if partial["expected"] is not None
+            else []
+        )
         counts += [f"{partial['missing_files']} listed file(s) missing"] if partial["missing_files"] else []
-        raise PartialDataset(f"dataset {manifest.name!r} in {label}/{manifest.images} is incomplete or not the "
-                             f"manifest's ({'; '.join(counts) or 'see below'}):\n{report.describe()}\n"
-                             "pass --allow-partial (RunConfig.allow_partial) to run on the files that are there; "
-                             "the result records it")
+        raise PartialDataset(
+            f"dataset {manifest.name!r} in {label}/{manifest.images} is incomplete or not the "
+            f"manifest's ({'; '.join(counts) or 'see below'}):\n{report.describe()}\n"
+            "pass --allow-partial (RunConfig.allow_partial) to run on the files that are there; "
+            "the result records it"
+        )
     if ann:
         ds = annotation_dataset(base / ann["file"], image_dir, manifest.name, ann.get("format"))
     else:
@@ -125,8 +138,12 @@ def _partial(manifest: Manifest, report: VerifyReport, image_dir: Path) -> dict[
     if not (report.missing or report.problems):
         return None
     names = image_names(image_dir)
-    out: dict[str, Any] = {"expected": manifest.expected_count, "found": len(names),
-                           "missing_files": len(report.missing), "problems": len(report.problems)}
+    out: dict[str, Any] = {
+        "expected": manifest.expected_count,
+        "found": len(names),
+        "missing_files": len(report.missing),
+        "problems": len(report.problems),
+    }
     if manifest.file_list_sha256:
         out["file_list_sha256"] = file_list_sha256(names)
     return out
@@ -217,5 +234,4 @@ def _face_samples(root: str | None) -> tuple[Dataset, dict[str, Any]] | None:
 
 
 def _sample(record: ImageRecord, image_dir: Path, dataset: str) -> Sample:
-    return Sample(record.file_name, image_dir / record.file_name, {**record.annotations, "dataset": dataset},
-                  dataset)
+    return Sample(record.file_name, image_dir / record.file_name, {**record.annotations, "dataset": dataset}, dataset)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from tokbench.errors import DataError
 from tokbench.hashing import sha256_bytes
 
 # What one image through the pipeline can take within 2 GB of memory (recon,text measured at 1.70 GB for
@@ -34,7 +35,7 @@ IMAGE_READ_OPTIONS = {"exif_orientation": "applied", "alpha": "composite-on-blac
 IMAGE_READ_LIMITS = {"max_pixels": MAX_PIXELS, "max_file_bytes": MAX_FILE_BYTES}
 
 
-class BadImage(ValueError):
+class BadImage(DataError):
     """An image that cannot be used; the message names the file and the reason."""
 
 
@@ -78,8 +79,10 @@ def read_image_bytes(path: Path) -> bytes:
         if info.st_size == 0:
             raise BadImage(f"{path}: empty file (0 bytes)")
         if info.st_size > MAX_FILE_BYTES:
-            raise BadImage(f"{path}: {info.st_size} bytes exceeds the limit of {MAX_FILE_BYTES} "
-                           "(tokbench.data.images.MAX_FILE_BYTES)")
+            raise BadImage(
+                f"{path}: {info.st_size} bytes exceeds the limit of {MAX_FILE_BYTES} "
+                "(tokbench.data.images.MAX_FILE_BYTES)"
+            )
         Image.MAX_IMAGE_PIXELS = None
         try:
             with Image.open(f) as header:  # reads the header only: no pixel is decoded yet
@@ -102,13 +105,20 @@ def read_image_bytes(path: Path) -> bytes:
 
 def _check_size(path: Path, img: Image.Image) -> None:
     if img.width * img.height > MAX_PIXELS:
-        raise BadImage(f"{path}: {img.width}x{img.height} pixels exceeds the limit of {MAX_PIXELS} "
-                       "(tokbench.data.images.MAX_PIXELS)")
+        raise BadImage(
+            f"{path}: {img.width}x{img.height} pixels exceeds the limit of {MAX_PIXELS} "
+            "(tokbench.data.images.MAX_PIXELS)"
+        )
 
 
 def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a plain file"

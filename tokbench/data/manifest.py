@@ -32,12 +32,13 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from tokbench.errors import DataError
 from tokbench.hashing import sha256_file
 from tokbench.jsonio import read_json
 from tokbench.paths import data_root
 
 
-class ManifestError(ValueError):
+class ManifestError(DataError):
     """A manifest that is malformed, or data that does not match it."""
 
 
@@ -108,13 +109,16 @@ def _check_fields(data: dict[str, Any], where: str) -> None:
     """Refuse names and paths that would leave the dataset root, and an env that is no folder variable."""
     name = data["name"]
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-        raise ManifestError(f"{where}: field 'name' must be one folder name (letters, digits, '.', '_', '-'), "
-                            f"got {name!r:.60}")
+        raise ManifestError(
+            f"{where}: field 'name' must be one folder name (letters, digits, '.', '_', '-'), got {name!r:.60}"
+        )
     env = data["source"].get("env")
     if env is not None and (not isinstance(env, str) or not ENV_PATTERN.fullmatch(env)):
         # the name only is shown: the variable's value is never read for a refused name
-        raise ManifestError(f"{where}: field 'source.env' must name a folder variable (TOKBENCH_*, *_DIR, *_ROOT "
-                            f"or *_PATH), got {env!r:.60}")
+        raise ManifestError(
+            f"{where}: field 'source.env' must name a folder variable (TOKBENCH_*, *_DIR, *_ROOT "
+            f"or *_PATH), got {env!r:.60}"
+        )
     _check_relative(data.get("images", "images"), "images", where)
     ann = data.get("annotations")
     if ann is not None:
@@ -174,8 +178,6 @@ def builtin_manifest(name: str) -> Manifest:
         return load_manifest(Path(p))
 
 
-
-
 def file_list_sha256(names: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()
 
@@ -231,8 +233,10 @@ def verify(manifest: Manifest, root: Path, label: str | None = None) -> VerifyRe
             report.problems.append(f"{where}: expected {manifest.expected_count} files, found {len(names)}")
         # an empty or missing folder is checked too: its (empty) list differs from any real one
         if manifest.file_list_sha256 and file_list_sha256(names) != manifest.file_list_sha256:
-            report.problems.append(f"{where}: the list of file names differs from the manifest's "
-                                   f"(expected sha256 {manifest.file_list_sha256}, found {file_list_sha256(names)})")
+            report.problems.append(
+                f"{where}: the list of file names differs from the manifest's "
+                f"(expected sha256 {manifest.file_list_sha256}, found {file_list_sha256(names)})"
+            )
     return report
 
 
@@ -260,17 +264,22 @@ def fetch(manifest: Manifest, root: Path, offline: bool = False) -> VerifyReport
         return VerifyReport(ok=["shipped in the package"])
     if source["type"] == "local":
         hint = source.get("hint", "")
-        raise ManifestError(f"{manifest.name} cannot be downloaded by tokbench: set ${source.get('env')} to its "
-                            f"folder. {hint}".strip())
+        raise ManifestError(
+            f"{manifest.name} cannot be downloaded by tokbench: set ${source.get('env')} to its folder. {hint}".strip()
+        )
     if offline:
         raise ManifestError(f"{manifest.name}: --offline forbids downloading; missing data under {root}")
     if source["type"] == "huggingface":
         from huggingface_hub import snapshot_download
 
         # snapshot_download resumes partial files and skips complete ones.
-        snapshot_download(repo_id=source["repo_id"], repo_type=source.get("repo_type", "dataset"),
-                          revision=source.get("revision"), allow_patterns=source.get("allow_patterns"),
-                          local_dir=str(root))
+        snapshot_download(
+            repo_id=source["repo_id"],
+            repo_type=source.get("repo_type", "dataset"),
+            revision=source.get("revision"),
+            allow_patterns=source.get("allow_patterns"),
+            local_dir=str(root),
+        )
     else:
         raise ManifestError(f"{manifest.name}: source type {source['type']!r} is not fetchable yet")
     report = verify(manifest, root)

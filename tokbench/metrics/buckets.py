@@ -42,7 +42,7 @@ def parse_edges(value: Any) -> tuple[float, float, float]:
     positive = all(math.isfinite(e) and e > 0 for e in edges)
     if len(edges) != 3 or not positive or not edges[0] < edges[1] < edges[2]:
         raise ValueError(f"edges {value!r}: expected three increasing positive numbers like '0.02/0.03/0.04'")
-    return edges  # type: ignore[return-value]
+    return edges[0], edges[1], edges[2]
 
 
 def edges_for(kind: str, resolution: int, override: Any = None) -> tuple[float, float, float]:
@@ -52,8 +52,10 @@ def edges_for(kind: str, resolution: int, override: Any = None) -> tuple[float, 
     table = EDGES[kind]
     if resolution not in table:
         known = ", ".join(str(r) for r in sorted(table))
-        raise ValueError(f"TokBench defines {kind} scale buckets only at {known}, not {resolution}; pass the "
-                         f"suite option edges=e0/e1/e2 to choose them")
+        raise ValueError(
+            f"TokBench defines {kind} scale buckets only at {known}, not {resolution}; pass the "
+            f"suite option edges=e0/e1/e2 to choose them"
+        )
     return table[resolution]
 
 
@@ -92,8 +94,9 @@ def _scaled(value: float | None, scale: float) -> float | None:
     return None if value is None else value * scale
 
 
-def summarize(records: Sequence[Mapping[str, Any]], fields: Mapping[str, str], edges: Sequence[float],
-              scale: float = 1.0) -> dict[str, Any]:
+def summarize(
+    records: Sequence[Mapping[str, Any]], fields: Mapping[str, str], edges: Sequence[float], scale: float = 1.0
+) -> dict[str, Any]:
     """Bucket ``records`` (scored instances with a ``ratio``) and average each field.
 
     ``fields`` maps a metric name to the record key holding its per-instance value. Returns
@@ -115,19 +118,28 @@ def summarize(records: Sequence[Mapping[str, Any]], fields: Mapping[str, str], e
         metrics[name] = _scaled(macro_mean(means.values()), scale)
         metrics[f"{name}_pooled"] = _scaled(_mean([float(r[key]) for r in bucketed]), scale)
     every = {name: _scaled(_mean([float(r[key]) for r in records]), scale) for name, key in fields.items()}
-    counts = {"scored": len(records), "bucketed": len(bucketed), "below": len(groups[BELOW]),
-              "no_ratio": len(groups[UNKNOWN])}
+    counts = {
+        "scored": len(records),
+        "bucketed": len(bucketed),
+        "below": len(groups[BELOW]),
+        "no_ratio": len(groups[UNKNOWN]),
+    }
     return {"metrics": metrics, "buckets": buckets, "counts": counts, "all": every}
 
 
-def per_dataset(records: Sequence[Mapping[str, Any]], fields: Mapping[str, str], edges: Sequence[float],
-                scale: float = 1.0) -> dict[str, dict[str, Any]]:
+def per_dataset(
+    records: Sequence[Mapping[str, Any]], fields: Mapping[str, str], edges: Sequence[float], scale: float = 1.0
+) -> dict[str, dict[str, Any]]:
     """``summarize`` per ``dataset`` field (records without one go under "-"), compactly."""
     names = sorted({str(r.get("dataset", "-")) for r in records})
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         subset = [r for r in records if str(r.get("dataset", "-")) == name]
         s = summarize(subset, fields, edges, scale)
-        out[name] = {"n": s["counts"]["scored"], "n_bucketed": s["counts"]["bucketed"],
-                     "all_instances": s["all"], **s["metrics"]}
+        out[name] = {
+            "n": s["counts"]["scored"],
+            "n_bucketed": s["counts"]["bucketed"],
+            "all_instances": s["all"],
+            **s["metrics"],
+        }
     return out

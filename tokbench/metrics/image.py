@@ -136,8 +136,7 @@ def _halve(x: np.ndarray, luma: bool = False) -> np.ndarray:
     return out
 
 
-def ssim_and_ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float,
-                     luma: bool = False) -> tuple[float, float | None]:
+def ssim_and_ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float, luma: bool = False) -> tuple[float, float | None]:
     """SSIM (skimage's conventions) and MS-SSIM (torchmetrics' definition) sharing the first scale.
 
     MS-SSIM: five scales, 2x2 average pooling between them, the standard weights, contrast-structure

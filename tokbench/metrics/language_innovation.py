@@ -123,10 +123,17 @@ class InnovationCurve:
             "m_quantile": quantile,
             "m_q": m_q,
             "vocab_share_at_100": v_at(min(100, m_total)) / final if final > 0 else math.nan,
-            "heaps": {"beta": beta, "k": 10.0**intercept if math.isfinite(intercept) else math.nan, "r2": r2,
-                      "points": "log-spaced m of every permutation"},
-            "curve": {"m": grid, "types": [v_at(m) for m in grid],
-                      "coverage": [v_at(m) / codebook_size for m in grid],
-                      "tokens": [float(ntok[:, m - 1].mean()) for m in grid],
-                      "innovation_rate": rates},
+            "heaps": {
+                "beta": beta,
+                "k": 10.0**intercept if math.isfinite(intercept) else math.nan,
+                "r2": r2,
+                "points": "log-spaced m of every permutation",
+            },
+            "curve": {
+                "m": grid,
+                "types": [v_at(m) for m in grid],
+                "coverage": [v_at(m) / codebook_size for m in grid],
+                "tokens": [float(ntok[:, m - 1].mean()) for m in grid],
+                "innovation_rate": rates,
+            },
         }

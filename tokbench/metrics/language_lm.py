@@ -30,6 +30,7 @@ def heldout_ids(image_ids: list[str], fraction: float, seed: int) -> set[str]:
     if len(ids) < 2 or fraction <= 0:
         return set()
     n_test = min(len(ids) - 1, max(1, round(fraction * len(ids))))
+
     def rank(image_id: str) -> bytes:
         return hashlib.sha256(f"tokbench.language.split:{seed}:{image_id}".encode()).digest()
 
@@ -38,8 +39,9 @@ def heldout_ids(image_ids: list[str], fraction: float, seed: int) -> set[str]:
 
 
 def pad_sentence(seq: np.ndarray, order: int) -> np.ndarray:
-    return np.concatenate([np.full(order - 1, BOS, dtype=np.int64), np.asarray(seq, dtype=np.int64),
-                           np.array([EOS], dtype=np.int64)])
+    return np.concatenate(
+        [np.full(order - 1, BOS, dtype=np.int64), np.asarray(seq, dtype=np.int64), np.array([EOS], dtype=np.int64)]
+    )
 
 
 def _group(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,8 +67,9 @@ class _Level:
         self.base = base
         self.keys, self.counts, _ = merge_sorted(pack_rows(rows, base, SHIFT), counts.astype(np.int64))
         if self.k > 1:
-            self.hist_keys, self.hist_total, self.hist_types = _group(pack_rows(rows[:, :-1], base, SHIFT),
-                                                                      counts.astype(np.int64))
+            self.hist_keys, self.hist_total, self.hist_types = _group(
+                pack_rows(rows[:, :-1], base, SHIFT), counts.astype(np.int64)
+            )
         else:
             self.total, self.types = float(counts.sum()), float(counts.size)
 
@@ -82,8 +85,17 @@ class _Level:
 class NgramModel:
     """An order-n model fitted on unique training n-gram rows and their counts."""
 
-    def __init__(self, rows: np.ndarray, counts: np.ndarray, order: int, vocab: float, id_bound: int | None,
-                 smoothing: str = "kneser-ney", discount: float = 0.75, add_k: float = 0.01) -> None:
+    def __init__(
+        self,
+        rows: np.ndarray,
+        counts: np.ndarray,
+        order: int,
+        vocab: float,
+        id_bound: int | None,
+        smoothing: str = "kneser-ney",
+        discount: float = 0.75,
+        add_k: float = 0.01,
+    ) -> None:
         if smoothing not in ("kneser-ney", "add-k"):
             raise ValueError(f"smoothing must be 'kneser-ney' or 'add-k', got {smoothing!r}")
         self.order, self.vocab, self.smoothing = order, float(vocab), smoothing
@@ -94,8 +106,11 @@ class NgramModel:
             # lower orders count distinct left extensions (continuation counts)
             for k in range(order - 1, 0, -1):
                 suffix = rows[:, 1:]
-                _, n_ext, rows = merge_sorted(pack_rows(suffix, self.base, SHIFT),
-                                              np.ones(len(suffix), dtype=np.int64), suffix)
+                _, n_ext, merged = merge_sorted(
+                    pack_rows(suffix, self.base, SHIFT), np.ones(len(suffix), dtype=np.int64), suffix
+                )
+                assert merged is not None  # rows were passed in
+                rows = merged
                 self.levels[k] = _Level(rows, n_ext, self.base)
 
     def prob(self, rows: np.ndarray) -> np.ndarray:
@@ -127,8 +142,15 @@ class NgramModel:
 class HeldoutNgramLM:
     """Streaming train/held-out n-gram counts; :meth:`compute` fits and scores the model."""
 
-    def __init__(self, order: int, id_bound: int | None, smoothing: str = "kneser-ney",
-                 discount: float = 0.75, add_k: float = 0.01, score_eos: bool = False) -> None:
+    def __init__(
+        self,
+        order: int,
+        id_bound: int | None,
+        smoothing: str = "kneser-ney",
+        discount: float = 0.75,
+        add_k: float = 0.01,
+        score_eos: bool = False,
+    ) -> None:
         if order < 1:
             raise ValueError(f"lm order must be >= 1, got {order}")
         self.order, self.id_bound, self.smoothing = order, id_bound, smoothing
@@ -150,18 +172,27 @@ class HeldoutNgramLM:
         _, counts, rows = self.train.result()
         if rows is None or rows.size == 0:
             return None
-        return NgramModel(rows, counts, self.order, codebook_size + 1, self.id_bound, self.smoothing,
-                          self.discount, self.add_k)
+        return NgramModel(
+            rows, counts, self.order, codebook_size + 1, self.id_bound, self.smoothing, self.discount, self.add_k
+        )
 
     def compute(self, codebook_size: float) -> dict[str, Any]:
         """Cross-entropy (bits/token), perplexity and perplexity / K on the held-out images."""
-        out: dict[str, Any] = {"order": self.order, "smoothing": self.smoothing,
-                               "discount": self.discount if self.smoothing == "kneser-ney" else None,
-                               "add_k": self.add_k if self.smoothing == "add-k" else None,
-                               "vocab": codebook_size + 1, "score_eos": self.score_eos,
-                               "train_images": self.images["train"], "heldout_images": self.images["heldout"],
-                               "train_ngrams": self.train.n_windows, "heldout_tokens": self.test.n_windows,
-                               "xent_bits": math.nan, "ppl": math.nan, "ppl_over_k": math.nan}
+        out: dict[str, Any] = {
+            "order": self.order,
+            "smoothing": self.smoothing,
+            "discount": self.discount if self.smoothing == "kneser-ney" else None,
+            "add_k": self.add_k if self.smoothing == "add-k" else None,
+            "vocab": codebook_size + 1,
+            "score_eos": self.score_eos,
+            "train_images": self.images["train"],
+            "heldout_images": self.images["heldout"],
+            "train_ngrams": self.train.n_windows,
+            "heldout_tokens": self.test.n_windows,
+            "xent_bits": math.nan,
+            "ppl": math.nan,
+            "ppl_over_k": math.nan,
+        }
         _, test_counts, test_rows = self.test.result()
         model = self.model(codebook_size)
         if model is None or test_rows is None or test_rows.size == 0:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 ORDERS = ("raster", "column", "hilbert")
-_ALIASES = {"row": "raster", "rows": "raster", "row-major": "raster",
-            "col": "column", "column-major": "column"}
+_ALIASES = {"row": "raster", "rows": "raster", "row-major": "raster", "col": "column", "column-major": "column"}
 
 
 def canonical_order(order: str) -> str:

@@ -92,8 +92,9 @@ class RateStats:
             "min": float(lengths[0]) if lengths else math.nan,
             "max": float(lengths[-1]) if lengths else math.nan,
             # images without a pixel count give no bpp rather than a wrong one
-            "tokens_per_pixel": (self.tpp_sum / self.tpp_images
-                                 if self.tpp_images and self.tpp_images == self.images else math.nan),
+            "tokens_per_pixel": (
+                self.tpp_sum / self.tpp_images if self.tpp_images and self.tpp_images == self.images else math.nan
+            ),
             "type_token_ratio": self.ttr_sum / self.ttr_images if self.ttr_images else math.nan,
             "repetition_rate": self.repeats / self.pairs if self.pairs else math.nan,
         }
@@ -117,8 +118,9 @@ class StreamStats:
         self.counters = [NgramCounter(n, id_bound) for n in range(1, opts.n_max + 1)]
         self.innovation = InnovationCurve(opts.innovation_n, id_bound, opts.innovation_permutations)
         self.compressor = CorpusCompressor(id_bound, tuple(opts.compressors)) if compress else None
-        self.lm = HeldoutNgramLM(opts.lm_order, id_bound, opts.smoothing, opts.kn_discount, opts.add_k,
-                                 opts.lm_score_eos)
+        self.lm = HeldoutNgramLM(
+            opts.lm_order, id_bound, opts.smoothing, opts.kn_discount, opts.add_k, opts.lm_score_eos
+        )
 
     def update(self, seq: np.ndarray, keys: np.ndarray, pixels: float | None, heldout: bool) -> None:
         """Add one image's sentence (``keys``: its innovation-order keys)."""
@@ -150,21 +152,28 @@ class StreamStats:
         metrics.update(self._compression(unigram, h1, nominal_bits, extra))
         lm = self.lm.compute(k)
         extra["ngram_lm"] = lm
-        metrics.update({"lm_xent_bits": _f(lm["xent_bits"]), "lm_ppl": _f(lm["ppl"]),
-                        "lm_ppl_over_k": _f(lm["ppl_over_k"])})
-        extra["curves"] = {"rank_frequency": rank_curves,
-                           "innovation": extra["innovation"].pop("curve", None)}
+        metrics.update(
+            {"lm_xent_bits": _f(lm["xent_bits"]), "lm_ppl": _f(lm["ppl"]), "lm_ppl_over_k": _f(lm["ppl_over_k"])}
+        )
+        extra["curves"] = {"rank_frequency": rank_curves, "innovation": extra["innovation"].pop("curve", None)}
         return metrics, extra
 
     def _rate(self, h1: float, bits: float, extra: dict[str, Any]) -> dict[str, float]:
         s = self.rate.summary()
         extra["tokens_per_image"] = {key: s[key] for key in ("mean", "median", "min", "max")}
-        out = {"tokens_per_image": s["mean"], "bits_per_token_nominal": bits,
-               "type_token_ratio_per_image": s["type_token_ratio"], "repetition_rate": s["repetition_rate"]}
+        out = {
+            "tokens_per_image": s["mean"],
+            "bits_per_token_nominal": bits,
+            "type_token_ratio_per_image": s["type_token_ratio"],
+            "repetition_rate": s["repetition_rate"],
+        }
         if math.isfinite(s["tokens_per_pixel"]):
             bpp = s["tokens_per_pixel"] * bits
-            out.update(bpp_nominal=bpp, bpp_entropy=s["tokens_per_pixel"] * h1,
-                       compression_factor_rgb=self.opts.raw_bits_per_pixel / bpp if bpp > 0 else math.nan)
+            out.update(
+                bpp_nominal=bpp,
+                bpp_entropy=s["tokens_per_pixel"] * h1,
+                compression_factor_rgb=self.opts.raw_bits_per_pixel / bpp if bpp > 0 else math.nan,
+            )
         return out
 
     def _usage(self, unigram: np.ndarray, k: float, h1: float) -> dict[str, float]:
@@ -173,9 +182,14 @@ class StreamStats:
         log_k = math.log2(k) if k > 1 else math.nan
         top_n = math.ceil(self.opts.top_fraction * k)
         return {
-            "codebook_size": k, "n_tokens": n_tok, "used_codes": used, "dead_codes": k - used,
-            "utilization": used / k, "n_over_k": n_tok / k,
-            "unigram_entropy_bits": h1, "unigram_entropy_mm_bits": miller_madow_bits(unigram),
+            "codebook_size": k,
+            "n_tokens": n_tok,
+            "used_codes": used,
+            "dead_codes": k - used,
+            "utilization": used / k,
+            "n_over_k": n_tok / k,
+            "unigram_entropy_bits": h1,
+            "unigram_entropy_mm_bits": miller_madow_bits(unigram),
             "normalized_entropy": h1 / log_k,
             "redundancy": 1.0 - h1 / math.log2(used) if used > 1 else math.nan,
             "codebook_perplexity": 2.0**h1,
@@ -196,18 +210,36 @@ class StreamStats:
             ratio = types / tokens if tokens else math.nan
             zipf = rank_frequency_ols(counts, self.opts.zipf_drop_top, self.opts.zipf_drop_singletons)
             p: dict[str, Any] | None = None
-            m = {"entropy_bits": h, "entropy_mm_bits": miller_madow_bits(counts),
-                 "entropy_rate_bits": h - prev,
-                 "tokens": float(tokens), "types": float(types), "types_per_token": ratio,
-                 "undersampled": float(ratio > self.opts.undersampled_ratio) if tokens else math.nan,
-                 "zipf_s": zipf["s"], "zipf_intercept": zipf["intercept"], "zipf_r2": zipf["r2"]}
+            m = {
+                "entropy_bits": h,
+                "entropy_mm_bits": miller_madow_bits(counts),
+                "entropy_rate_bits": h - prev,
+                "tokens": float(tokens),
+                "types": float(types),
+                "types_per_token": ratio,
+                "undersampled": float(ratio > self.opts.undersampled_ratio) if tokens else math.nan,
+                "zipf_s": zipf["s"],
+                "zipf_intercept": zipf["intercept"],
+                "zipf_r2": zipf["r2"],
+            }
             if self.opts.powerlaw:
-                p = powerlaw_fit(counts, tokens, self.opts.undersampled_ratio,
-                                 tuple(self.opts.powerlaw_refit_range), self.opts.powerlaw_compare,
-                                 self.opts.powerlaw_max_types)
-                m.update(powerlaw_alpha=p["alpha"], powerlaw_xmin=p["xmin"], powerlaw_ks=p["ks"],
-                         powerlaw_s=p["s"], powerlaw_defined=float(p["defined"]),
-                         powerlaw_vs_lognormal_R=p["lognormal_R"], powerlaw_vs_lognormal_p=p["lognormal_p"])
+                p = powerlaw_fit(
+                    counts,
+                    tokens,
+                    self.opts.undersampled_ratio,
+                    self.opts.powerlaw_refit_range,
+                    self.opts.powerlaw_compare,
+                    self.opts.powerlaw_max_types,
+                )
+                m.update(
+                    powerlaw_alpha=p["alpha"],
+                    powerlaw_xmin=p["xmin"],
+                    powerlaw_ks=p["ks"],
+                    powerlaw_s=p["s"],
+                    powerlaw_defined=float(p["defined"]),
+                    powerlaw_vs_lognormal_R=p["lognormal_R"],
+                    powerlaw_vs_lognormal_p=p["lognormal_p"],
+                )
             prev = h
             metrics.update({f"n{n}.{key}": _f(v) for key, v in m.items()})
             details[str(n)] = {"zipf_ols": zipf, "powerlaw": p}
@@ -215,19 +247,22 @@ class StreamStats:
         return metrics, details, curves
 
     def _innovation(self, k: float, extra: dict[str, Any]) -> dict[str, float]:
-        space = k ** self.opts.innovation_n
+        space = k**self.opts.innovation_n
         inn = self.innovation.compute(space, self.opts.m_quantile)
         extra["innovation"] = inn
         if not inn.get("images"):
             return {}
         heaps = inn["heaps"]
-        return {"innovation_rate": _f(inn["innovation_rate"]),
-                f"m{100 * self.opts.m_quantile:g}": _f(inn["m_q"]),
-                "vocab_share_first100": _f(inn["vocab_share_at_100"]),
-                "heaps_beta": _f(heaps["beta"]), "heaps_k": _f(heaps["k"]), "heaps_r2": _f(heaps["r2"])}
+        return {
+            "innovation_rate": _f(inn["innovation_rate"]),
+            f"m{100 * self.opts.m_quantile:g}": _f(inn["m_q"]),
+            "vocab_share_first100": _f(inn["vocab_share_at_100"]),
+            "heaps_beta": _f(heaps["beta"]),
+            "heaps_k": _f(heaps["k"]),
+            "heaps_r2": _f(heaps["r2"]),
+        }
 
-    def _compression(self, unigram: np.ndarray, h1: float, bits: float,
-                     extra: dict[str, Any]) -> dict[str, float]:
+    def _compression(self, unigram: np.ndarray, h1: float, bits: float, extra: dict[str, Any]) -> dict[str, float]:
         huff = huffman_bits_per_token(unigram) if unigram.size else math.nan
         out = {"huffman_bits_per_token": huff, "huffman_rate": 1.0 - huff / bits if bits > 0 else math.nan}
         if self.compressor is None:
@@ -238,6 +273,11 @@ class StreamStats:
         for method, r in comp["methods"].items():
             if r.get("unavailable"):
                 continue
-            out.update({f"{method}_bits_per_token": r["bits_per_token"], f"{method}_ratio": r["ratio"],
-                        f"{method}_gap_bits": r["bits_per_token"] - h1})
+            out.update(
+                {
+                    f"{method}_bits_per_token": r["bits_per_token"],
+                    f"{method}_ratio": r["ratio"],
+                    f"{method}_gap_bits": r["bits_per_token"] - h1,
+                }
+            )
         return out

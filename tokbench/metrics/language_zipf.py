@@ -31,8 +31,9 @@ def linear_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return float(b), float(a), r2
 
 
-def rank_frequency_ols(counts: np.ndarray, drop_top: float = 0.0, drop_singletons: bool = False,
-                       rank_max: int | None = None) -> dict[str, Any]:
+def rank_frequency_ols(
+    counts: np.ndarray, drop_top: float = 0.0, drop_singletons: bool = False, rank_max: int | None = None
+) -> dict[str, Any]:
     """Fit ``log10 c(r) = intercept - s log10 r`` over a rank range of the sorted type counts.
 
     ``drop_top`` removes that fraction of the highest ranks, ``drop_singletons`` the tail of
@@ -45,9 +46,14 @@ def rank_frequency_ols(counts: np.ndarray, drop_top: float = 0.0, drop_singleton
     if rank_max is not None:
         hi = min(hi, int(rank_max))
     ranks = np.arange(lo, hi + 1, dtype=np.float64)
-    slope, intercept, r2 = linear_fit(np.log10(ranks), np.log10(c[lo - 1:hi])) if hi > lo else (math.nan,) * 3
-    return {"s": 0.0 - slope if math.isfinite(slope) else math.nan, "intercept": intercept, "r2": r2,
-            "rank_range": [lo, hi], "points": max(0, hi - lo + 1)}
+    slope, intercept, r2 = linear_fit(np.log10(ranks), np.log10(c[lo - 1 : hi])) if hi > lo else (math.nan,) * 3
+    return {
+        "s": 0.0 - slope if math.isfinite(slope) else math.nan,
+        "intercept": intercept,
+        "r2": r2,
+        "rank_range": [lo, hi],
+        "points": max(0, hi - lo + 1),
+    }
 
 
 def log_spaced_curve(counts: np.ndarray, points: int = 64) -> dict[str, list[int]]:
@@ -66,9 +72,14 @@ def _fit(data: np.ndarray, ranges: dict[str, list[float]] | None) -> Any:
     return powerlaw.Fit(data, discrete=True, verbose=0, parameter_ranges=ranges)
 
 
-def powerlaw_fit(counts: np.ndarray, n_tokens: int, max_types_per_token: float = 0.9,
-                 refit_range: tuple[float, float] = (1.01, 8.0), compare: bool = True,
-                 max_types: int | None = 300_000) -> dict[str, Any]:
+def powerlaw_fit(
+    counts: np.ndarray,
+    n_tokens: int,
+    max_types_per_token: float = 0.9,
+    refit_range: tuple[float, float] = (1.01, 8.0),
+    compare: bool = True,
+    max_types: int | None = 300_000,
+) -> dict[str, Any]:
     """Clauset-style discrete power-law MLE of the type-frequency distribution.
 
     Returns alpha, xmin, KS distance D, the implied Zipf exponent ``s = 1 / (alpha - 1)`` and,
@@ -77,9 +88,19 @@ def powerlaw_fit(counts: np.ndarray, n_tokens: int, max_types_per_token: float =
     package checks its whole data in a Python loop for every candidate xmin (~10 s at 300k types)."""
     c = np.asarray(counts, dtype=np.float64)
     c = c[c > 0]
-    out: dict[str, Any] = {"defined": False, "reason": None, "alpha": math.nan, "xmin": math.nan,
-                           "ks": math.nan, "s": math.nan, "n_tail": 0, "refit": False,
-                           "lognormal_R": math.nan, "lognormal_p": math.nan, "warnings": []}
+    out: dict[str, Any] = {
+        "defined": False,
+        "reason": None,
+        "alpha": math.nan,
+        "xmin": math.nan,
+        "ks": math.nan,
+        "s": math.nan,
+        "n_tail": 0,
+        "refit": False,
+        "lognormal_R": math.nan,
+        "lognormal_p": math.nan,
+        "warnings": [],
+    }
     if n_tokens == 0 or c.size / n_tokens > max_types_per_token:
         out["reason"] = f"types/tokens > {max_types_per_token}"
         return out
@@ -106,8 +127,7 @@ def powerlaw_fit(counts: np.ndarray, n_tokens: int, max_types_per_token: float =
             out["reason"] = f"fit failed: {type(e).__name__}: {e}"
             return out
     # the package's own deprecation notices say nothing about the fit
-    out["warnings"] = sorted({str(w.message) for w in caught
-                              if not issubclass(w.category, DeprecationWarning)})
+    out["warnings"] = sorted({str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)})
     if any("No valid values for xmin" in m for m in out["warnings"]):
         out["reason"] = "no valid xmin"
     else:

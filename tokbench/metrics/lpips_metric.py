@@ -24,11 +24,14 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from tokbench.adapter import WeightsUnavailable
 from tokbench.hashing import sha256_file
+from tokbench.tokenizer import WeightsUnavailable
 
-BACKBONE_FILES = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth",
-                  "squeeze": "squeezenet1_1-b8a52dc0.pth"}
+BACKBONE_FILES = {
+    "alex": "alexnet-owt-7be5be79.pth",
+    "vgg": "vgg16-397923af.pth",
+    "squeeze": "squeezenet1_1-b8a52dc0.pth",
+}
 BACKBONE_URL = "https://download.pytorch.org/models/"
 VERSION = "0.1"
 INPUT_RANGE = "uint8 -> x/127.5 - 1 in [-1,1]"
@@ -63,16 +66,17 @@ def backbone_status(net: str = "alex") -> LpipsStatus:
     path = backbone_path(net)
     if path.is_file():
         return LpipsStatus(net, True, path.name, str(path.parent), f"LPIPS-{net}: backbone {path}")
-    msg = (f"LPIPS-{net} unavailable offline: the ImageNet backbone {path.name} is missing. Put it into "
-           f"{path.parent}/ (it is {BACKBONE_URL}{path.name}; set TORCH_HOME to use another folder). "
-           "No PyPI package ships it.")
+    msg = (
+        f"LPIPS-{net} unavailable offline: the ImageNet backbone {path.name} is missing. Put it into "
+        f"{path.parent}/ (it is {BACKBONE_URL}{path.name}; set TORCH_HOME to use another folder). "
+        "No PyPI package ships it."
+    )
     return LpipsStatus(net, False, path.name, str(path.parent), msg)
 
 
-
-
-def load_lpips(net: str = "alex", device: str = "cpu", random_backbone: bool = False, seed: int = 0,
-               verify_hash: bool = True) -> tuple[torch.nn.Module, dict[str, Any]]:
+def load_lpips(
+    net: str = "alex", device: str = "cpu", random_backbone: bool = False, seed: int = 0, verify_hash: bool = True
+) -> tuple[torch.nn.Module, dict[str, Any]]:
     """An ``lpips.LPIPS`` v0.1 model and ``info`` (net, file hashes, whether the backbone is random).
 
     Raises :class:`LpipsUnavailable` when the backbone file is absent (never downloads). With
@@ -81,8 +85,13 @@ def load_lpips(net: str = "alex", device: str = "cpu", random_backbone: bool = F
     import lpips
 
     _check_net(net)
-    info: dict[str, Any] = {"metric": "lpips", "net": net, "version": VERSION, "input_range": INPUT_RANGE,
-                            "random_backbone": bool(random_backbone)}
+    info: dict[str, Any] = {
+        "metric": "lpips",
+        "net": net,
+        "version": VERSION,
+        "input_range": INPUT_RANGE,
+        "random_backbone": bool(random_backbone),
+    }
     if not random_backbone:
         status = backbone_status(net)
         if not status.available:
@@ -91,8 +100,10 @@ def load_lpips(net: str = "alex", device: str = "cpu", random_backbone: bool = F
         digest = sha256_file(path)
         expected = path.stem.rsplit("-", 1)[-1]
         if verify_hash and not digest.startswith(expected):
-            raise LpipsUnavailable(f"{path} has sha256 {digest[:16]}..., expected a prefix {expected}: "
-                                   f"replace it with {BACKBONE_URL}{path.name}")
+            raise LpipsUnavailable(
+                f"{path} has sha256 {digest[:16]}..., expected a prefix {expected}: "
+                f"replace it with {BACKBONE_URL}{path.name}"
+            )
         info.update(backbone_file=str(path), backbone_sha256=digest)
     rng = torch.random.fork_rng(devices=[]) if random_backbone else contextlib.nullcontext()
     with rng, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -116,8 +127,10 @@ def _to_lpips_range(x: torch.Tensor) -> torch.Tensor:
 def lpips_per_image(model: torch.nn.Module, a: torch.Tensor, b: torch.Tensor, batch_size: int = 16) -> np.ndarray:
     """LPIPS of each pair of uint8 images ``[B,3,H,W]`` (same shapes), as float64 ``[B]``."""
     if a.shape != b.shape or a.dtype != torch.uint8 or b.dtype != torch.uint8 or a.dim() != 4 or a.shape[1] != 3:
-        raise ValueError(f"expected two uint8 [B,3,H,W] batches of one shape, got {a.dtype} {tuple(a.shape)} "
-                         f"and {b.dtype} {tuple(b.shape)}")
+        raise ValueError(
+            f"expected two uint8 [B,3,H,W] batches of one shape, got {a.dtype} {tuple(a.shape)} "
+            f"and {b.dtype} {tuple(b.shape)}"
+        )
     device = next(model.parameters()).device
     out = []
     for i in range(0, a.shape[0], max(1, batch_size)):
@@ -126,8 +139,9 @@ def lpips_per_image(model: torch.nn.Module, a: torch.Tensor, b: torch.Tensor, ba
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
-def lpips_of_arrays(model: torch.nn.Module, a: Sequence[np.ndarray], b: Sequence[np.ndarray],
-                    batch_size: int = 16) -> np.ndarray:
+def lpips_of_arrays(
+    model: torch.nn.Module, a: Sequence[np.ndarray], b: Sequence[np.ndarray], batch_size: int = 16
+) -> np.ndarray:
     """Per-pair LPIPS of uint8 ``[H,W,3]`` arrays whose sizes vary between pairs (batched by size)."""
     if len(a) != len(b):
         raise ValueError(f"{len(a)} vs {len(b)} images")

@@ -17,8 +17,17 @@ from __future__ import annotations
 
 from tokbench.metrics.buckets import BUCKETS, bucket_of, edges_for, macro_mean, summarize
 
-__all__ = ["BUCKETS", "bucket_of", "edges_for", "macro_mean", "summarize", "edit_distance", "ned_score",
-           "text_scores", "outside_charset"]
+__all__ = [
+    "BUCKETS",
+    "bucket_of",
+    "edges_for",
+    "macro_mean",
+    "summarize",
+    "edit_distance",
+    "ned_score",
+    "text_scores",
+    "outside_charset",
+]
 
 
 def edit_distance(a: str, b: str) -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tokbench.errors import RunFailed
 from tokbench.report.collect import Entry, collect, dedupe
+from tokbench.report.metrics import SpecBook, book_of
 from tokbench.report.tables import LongTable, Table, build_tables, counts_table, language_detail
 
 FORMATS = ("md", "csv", "html", "latex", "json", "png")
@@ -17,10 +19,15 @@ class Report:
     runs: list[Entry]
     notes: list[str] = field(default_factory=list)
     details: dict[str, LongTable] = field(default_factory=dict)  # headline table name -> all its statistics
+    book: SpecBook = field(default_factory=SpecBook)  # the metric declarations every format reads
 
 
-def make_report(paths: list[str | Path], mix_protocols: bool = False, with_published: bool = False,
-                published_file: Path | None = None) -> Report:
+def make_report(
+    paths: list[str | Path],
+    mix_protocols: bool = False,
+    with_published: bool = False,
+    published_file: Path | None = None,
+) -> Report:
     """Tables from result files (raises ``ProtocolConflict`` / ``CollectError`` / ``PublishedError``)."""
     found = collect(paths)
     notes = list(found.notes)
@@ -30,13 +37,14 @@ def make_report(paths: list[str | Path], mix_protocols: bool = False, with_publi
         from tokbench.report.published import load_published
 
         published = load_published(published_file)
-    tables = build_tables(runs, published, mix_protocols)
-    details = {t.name: d for t in tables if t.kind == "language" and (d := language_detail(t)) is not None}
-    return Report(tables, runs, notes, details)
+    book = book_of(runs + published)  # runs first: their declarations win over published rows'
+    notes += book.notes
+    tables = build_tables(runs, published, mix_protocols, book)
+    details = {t.name: d for t in tables if t.kind == "language" and (d := language_detail(t, book)) is not None}
+    return Report(tables, runs, notes, details, book)
 
 
-def write_report(report: Report, formats: list[str], output: Path,
-                 failures: list[str] | None = None) -> list[Path]:
+def write_report(report: Report, formats: list[str], output: Path, failures: list[str] | None = None) -> list[Path]:
     """Write the formats into ``output``; returns the files written.
 
     A format that fails (a plotting library choking on a name, a full disk) is recorded in
@@ -75,7 +83,7 @@ def write_report(report: Report, formats: list[str], output: Path,
         elif fmt == "html":
             from tokbench.report.html import to_html
 
-            put("report.html", to_html(report.tables, counts, report.runs, report.notes, report.details))
+            put("report.html", to_html(report.tables, counts, report.runs, report.notes, report.book, report.details))
 
     for fmt in formats:
         try:
@@ -89,5 +97,5 @@ def write_report(report: Report, formats: list[str], output: Path,
     return written
 
 
-class ReportWriteError(RuntimeError):
+class ReportWriteError(RunFailed):
     """One or more formats could not be written (the others were)."""

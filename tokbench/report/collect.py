@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tokbench.results import BadResult, NotAResult, read_result
+from tokbench.errors import ResultError
+from tokbench.metric_spec import MetricSpecs
+from tokbench.results import BadResult, NotAResult, metric_specs_of, read_result
 
 # dataset identity fields that name a local place rather than content: never compared
 _PATH_KEYS = {"folder", "root", "path", "dir", "images", "image_dir"}
@@ -22,7 +25,7 @@ _PATH_KEYS = {"folder", "root", "path", "dir", "images", "image_dir"}
 _COSMETIC = {"batch_size", "device", "workers", "num_workers", "verbose", "progress"}
 
 
-class CollectError(ValueError):
+class CollectError(ResultError):
     """A path that does not exist or holds no result at all."""
 
 
@@ -53,6 +56,11 @@ class Entry:
     @property
     def metrics(self) -> dict[str, Any]:
         return self.result.get("metrics") or {}
+
+    @cached_property
+    def declarations(self) -> MetricSpecs:
+        """The result's metric declarations (a ``/1`` file's from the built-in suites)."""
+        return MetricSpecs(metric_specs_of(self.result))
 
     @property
     def info(self) -> dict[str, Any]:
@@ -191,6 +199,7 @@ def dedupe(entries: list[Entry], notes: list[str]) -> list[Entry]:
             continue
         keep, drop = (e, old) if e.created > old.created else (old, e)
         best[key] = keep
-        notes.append(f"duplicate result for {e.model} / {e.suite} @{e.resolution}: kept {keep.where}, "
-                     f"ignored {drop.where}")
+        notes.append(
+            f"duplicate result for {e.model} / {e.suite} @{e.resolution}: kept {keep.where}, ignored {drop.where}"
+        )
     return [e for e in entries if any(e is v for v in best.values())]

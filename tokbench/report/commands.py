@@ -34,8 +34,13 @@ def _formats(formats: str | list[str]) -> list[str]:
     return [f.strip().lower() for f in items if f.strip()]
 
 
-def report_cmd(paths: list[str], formats: str | list[str], output: str | Path, mix_protocols: bool = False,
-               with_published: bool = False) -> int:
+def report_cmd(
+    paths: list[str],
+    formats: str | list[str],
+    output: str | Path,
+    mix_protocols: bool = False,
+    with_published: bool = False,
+) -> int:
     """Leaderboard tables from result files/folders into ``output`` (md, csv, html, latex, json)."""
     from tokbench.report.build import FORMATS, make_report, write_report
     from tokbench.report.collect import CollectError
@@ -71,8 +76,9 @@ def report_cmd(paths: list[str], formats: str | list[str], output: str | Path, m
     return 2 if failures else 0
 
 
-def check_cmd(new: str | list[str], baseline: str | list[str], max_drop: list[str] | None = None,
-              fmt: str = "text") -> int:
+def check_cmd(
+    new: str | list[str], baseline: str | list[str], max_drop: list[str] | None = None, fmt: str = "text"
+) -> int:
     """The release gate: 0 nothing regressed, 1 a metric regressed, 2 the results cannot be compared."""
     from tokbench.report import gate_view
     from tokbench.report.collect import CollectError

@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tokbench.metric_spec import HIGHER, LOWER, MetricSpec
 from tokbench.report.collect import differences
 from tokbench.report.escape import rich_text
-from tokbench.report.metrics import HIGHER, LOWER, order_key, spec
+from tokbench.report.metrics import SpecBook, book_of
 from tokbench.report.pairing import key_of, label_of, load_side, pair
 
 BETTER, WORSE, EQUAL, UNKNOWN = "better", "worse", "equal", "?"
@@ -19,9 +20,13 @@ BETTER, WORSE, EQUAL, UNKNOWN = "better", "worse", "equal", "?"
 @dataclass
 class Delta:
     pair: str
-    metric: str
+    spec: MetricSpec
     a: float | None
     b: float | None
+
+    @property
+    def metric(self) -> str:
+        return self.spec.name
 
     @property
     def delta(self) -> float | None:
@@ -40,7 +45,7 @@ class Delta:
             return UNKNOWN
         if d == 0:
             return EQUAL
-        direction = spec(self.metric).direction
+        direction = self.spec.direction
         if direction == HIGHER:
             return BETTER if d > 0 else WORSE
         if direction == LOWER:
@@ -63,6 +68,8 @@ def _num(v: object) -> float | None:
 def compare_sets(a: list[str | Path], b: list[str | Path]) -> Comparison:
     out = Comparison()
     left, right = load_side(a, out.notes), load_side(b, out.notes)
+    book: SpecBook = book_of(left + right)  # A first: its declarations hold where the two disagree
+    out.notes += book.notes
     p = pair(left, right, ("A", "B"), by_model=True)
     out.names = (", ".join(sorted({e.model for e in left})) or "A", ", ".join(sorted({e.model for e in right})) or "B")
     for e in p.only_a:
@@ -70,12 +77,12 @@ def compare_sets(a: list[str | Path], b: list[str | Path]) -> Comparison:
     for e in p.only_b:
         out.notes.append(f"only in B: {label_of(key_of(e))} ({e.where})")
     for label, x, y in p.pairs:
-        for aspect, va, vb in differences(x, y):
-            out.warnings.append(f"{label}: {aspect} differs ({va!r} vs {vb!r}); deltas may not be meaningful")
-        for metric in sorted(set(x.metrics) | set(y.metrics), key=order_key):
+        for aspect, in_a, in_b in differences(x, y):
+            out.warnings.append(f"{label}: {aspect} differs ({in_a!r} vs {in_b!r}); deltas may not be meaningful")
+        for metric in sorted(set(x.metrics) | set(y.metrics), key=book.order_key):
             va, vb = _num(x.metrics.get(metric)), _num(y.metrics.get(metric))
             if va is not None or vb is not None:
-                out.deltas.append(Delta(label, metric, va, vb))
+                out.deltas.append(Delta(label, book.spec(metric), va, vb))
     return out
 
 
@@ -89,7 +96,7 @@ def print_comparison(c: Comparison) -> None:
         table.add_column(col, justify="right" if col in ("A", "B", "Δ (B−A)", "Δ %") else "left")
     style = {BETTER: "green", WORSE: "red", EQUAL: "dim", UNKNOWN: ""}
     for d in c.deltas:
-        s = spec(d.metric)
+        s = d.spec
         delta = "–" if d.delta is None else f"{d.delta:+.4g}"
         pct = "–" if d.percent is None else f"{d.percent:+.2f}%"
         cells = (d.pair, s.label, s.arrow or "?", s.format(d.a), s.format(d.b), delta, pct, d.verdict)

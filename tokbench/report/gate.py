@@ -6,6 +6,9 @@ tolerance passes and anything more fails, free of binary rounding (0.93 - 0.925 
 0.005). Outcome: 0 nothing regressed, 1 something regressed, 2 the sets cannot be compared
 (different protocol / dataset / suite options, missing metrics, ambiguous pairs, unreadable files).
 
+Directions and default tolerances are the metrics' declarations in the results (``report.metrics``);
+where baseline and NEW declare a metric differently, the baseline's holds, with a note.
+
 A gated metric with a number on one side only cannot be gated, so it is a problem (exit 2): null
 or absent in NEW, or null in the baseline. One absent from the baseline file altogether (a metric
 the baseline's tokbench did not compute) is listed as ``new`` and not gated. Non-finite numbers
@@ -18,16 +21,18 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from tokbench.errors import ResultError
+from tokbench.metric_spec import HIGHER, LOWER, MetricSpec
 from tokbench.report.collect import Entry, differences
-from tokbench.report.metrics import HIGHER, LOWER, spec
+from tokbench.report.metrics import SpecBook, book_of
 from tokbench.report.pairing import Pairing, key_of, label_of, load_side, pair
 
 OK, IMPROVED, REGRESSED, SAME, INFO, NEW_METRIC = "ok", "improved", "REGRESSED", "same", "not gated", "new"
 
 
-class GateError(ValueError):
+class GateError(ResultError):
     """Bad gate arguments (an unparsable or unknown ``--max-drop``)."""
 
 
@@ -82,6 +87,7 @@ class GateResult:
     problems: list[str] = field(default_factory=list)  # why the sets cannot be compared
     notes: list[str] = field(default_factory=list)
     pairs: int = 0
+    book: SpecBook = field(default_factory=SpecBook)  # how each metric reads (label, direction)
 
     @property
     def regressions(self) -> list[Row]:
@@ -106,9 +112,9 @@ def _dec(v: Any) -> Decimal | None:
     return Decimal(repr(v))
 
 
-def compare_metric(label: str, metric: str, old: Any, new: Any, tol: Tolerance | None) -> Row:
+def compare_metric(label: str, s: MetricSpec, old: Any, new: Any, tol: Tolerance | None) -> Row:
     """One metric's verdict. ``old``/``new`` are numbers (both present)."""
-    s = spec(metric)
+    metric = s.name
     a, b = _dec(old), _dec(new)
     assert a is not None and b is not None
     delta = b - a
@@ -132,39 +138,46 @@ def compare_metric(label: str, metric: str, old: Any, new: Any, tol: Tolerance |
 
 
 def check_pair(label: str, old: Entry, new: Entry, overrides: dict[str, Tolerance], out: GateResult) -> None:
+    """Every metric of one pair, read through ``out.book``."""
     diffs = differences(old, new)
     if diffs:
         aspect, va, vb = diffs[0]
         more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
-        out.problems.append(f"{label}: {aspect} differs: {va!r} (baseline {old.where}) vs {vb!r} "
-                            f"(new {new.where}){more}")
+        out.problems.append(
+            f"{label}: {aspect} differs: {va!r} (baseline {old.where}) vs {vb!r} (new {new.where}){more}"
+        )
         return
     for metric in sorted(set(old.metrics) | set(new.metrics)):
         a, b = old.metrics.get(metric), new.metrics.get(metric)
+        s = out.book.spec(metric)
         tol = overrides.get(metric)
-        if tol is None and spec(metric).tolerance is not None:
-            tol = parse_tolerance(spec(metric).tolerance or "0")
+        if tol is None and s.tolerance is not None:
+            tol = parse_tolerance(s.tolerance)
         if _dec(a) is None and _dec(b) is None:
             continue
         if _dec(b) is None:
             state = "null" if metric in new.metrics else "missing"
             if tol is not None:
-                out.problems.append(f"{label}: metric {metric} is {state} in the new result ({new.where}) "
-                                    f"but {a!r} in the baseline ({old.where})")
+                out.problems.append(
+                    f"{label}: metric {metric} is {state} in the new result ({new.where}) "
+                    f"but {a!r} in the baseline ({old.where})"
+                )
             else:
                 out.notes.append(f"{label}: {metric} is {state} in the new result (not gated)")
             continue
         if _dec(a) is None:
             if tol is not None and metric in old.metrics:
-                out.problems.append(f"{label}: gated metric {metric} is null in the baseline ({old.where}) "
-                                    f"but {b!r} in the new result ({new.where}): nothing to gate against; "
-                                    "refresh the baseline")
+                out.problems.append(
+                    f"{label}: gated metric {metric} is null in the baseline ({old.where}) "
+                    f"but {b!r} in the new result ({new.where}): nothing to gate against; "
+                    "refresh the baseline"
+                )
                 continue
             if tol is not None:
                 out.notes.append(f"{label}: {metric} is not in the baseline ({old.where}): listed, not gated")
-            out.rows.append(Row(label, metric, None, float(b), tol.text if tol else "–", NEW_METRIC))
+            out.rows.append(Row(label, metric, None, float(cast(float, b)), tol.text if tol else "–", NEW_METRIC))
             continue
-        out.rows.append(compare_metric(label, metric, a, b, tol))
+        out.rows.append(compare_metric(label, s, a, b, tol))
 
 
 def run_check(new: list[str | Path], baseline: list[str | Path], max_drop: list[str]) -> GateResult:
@@ -177,6 +190,8 @@ def run_check(new: list[str | Path], baseline: list[str | Path], max_drop: list[
         out.problems.append(f"no result files in NEW ({', '.join(map(str, new))})")
     if not old_entries:
         out.problems.append(f"no result files in the baseline ({', '.join(map(str, baseline))})")
+    out.book = book_of(old_entries + new_entries)  # the baseline first: its declarations hold
+    out.notes += out.book.notes
     p: Pairing = pair(new_entries, old_entries, ("NEW", "baseline"))
     out.problems += p.ambiguous
     unmatched_new = list(p.only_a)
@@ -186,9 +201,11 @@ def run_check(new: list[str | Path], baseline: list[str | Path], max_drop: list[
             out.problems.append(f"{label_of(key_of(e))}: in the baseline ({e.where}) but not in NEW")
             continue
         unmatched_new.remove(twin)
-        what = [f"{name} differs: {a!r} (baseline) vs {b!r} (new)"
-                for name, a, b in (("dataset", e.dataset, twin.dataset), ("resolution", e.resolution, twin.resolution))
-                if a != b]
+        what = [
+            f"{name} differs: {a!r} (baseline) vs {b!r} (new)"
+            for name, a, b in (("dataset", e.dataset, twin.dataset), ("resolution", e.resolution, twin.resolution))
+            if a != b
+        ]
         out.problems.append(f"{e.suite}: {'; '.join(what)} ({e.where} vs {twin.where})")
     for e in unmatched_new:
         out.notes.append(f"{label_of(key_of(e))}: no baseline result, not checked ({e.where})")
@@ -200,6 +217,8 @@ def run_check(new: list[str | Path], baseline: list[str | Path], max_drop: list[
     known = {m for _, n, o in p.pairs for m in (*n.metrics, *o.metrics)}
     for metric in overrides:
         if p.pairs and metric not in known:
-            out.problems.append(f"--max-drop names metric {metric!r}, which no paired result has "
-                                f"(known: {', '.join(sorted(known)[:20])})")
+            out.problems.append(
+                f"--max-drop names metric {metric!r}, which no paired result has "
+                f"(known: {', '.join(sorted(known)[:20])})"
+            )
     return out

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from tokbench.report.escape import markdown, rich_text
 from tokbench.report.gate import IMPROVED, INFO, NEW_METRIC, REGRESSED, SAME, GateResult, Row
-from tokbench.report.metrics import spec
 
 MAX_UNGATED_ROWS = 15
 
@@ -40,8 +39,8 @@ def _shown(result: GateResult) -> list[Row]:
     return [r for r in result.rows if r.status not in (SAME,) and not (r.status == INFO and r.delta == 0)]
 
 
-def _direction(metric: str) -> str:
-    return spec(metric).arrow or "?"
+def _direction(result: GateResult, metric: str) -> str:
+    return result.book.spec(metric).arrow or "?"
 
 
 def to_rich(result: GateResult) -> None:
@@ -58,17 +57,27 @@ def to_rich(result: GateResult) -> None:
     if len(ungated) > MAX_UNGATED_ROWS:  # e.g. a hundred token-language statistics: count them instead
         rows = [r for r in rows if r.status != INFO]
     for r in rows:  # Text cells: a name holding "[/x]" is shown, not parsed as markup
-        cells = (r.pair, spec(r.metric).label, _direction(r.metric), num(r.baseline), num(r.new), dec(r.delta),
-                 r.tolerance, r.status)
+        cells = (
+            r.pair,
+            result.book.spec(r.metric).label,
+            _direction(result, r.metric),
+            num(r.baseline),
+            num(r.new),
+            dec(r.delta),
+            r.tolerance,
+            r.status,
+        )
         table.add_row(*(rich_text(c) for c in cells), style=style.get(r.status, ""))
     if rows:
         console.print(table)
     if len(ungated) > MAX_UNGATED_ROWS:
         console.print(f"{len(ungated)} metrics without a tolerance changed (not gated; --format json lists them)")
     same = sum(r.status == SAME for r in result.rows)
-    console.print(f"{result.pairs} result pair(s), {len(result.rows)} metric(s) compared: "
-                  f"{len(result.regressions)} regressed, {sum(r.status == IMPROVED for r in result.rows)} improved, "
-                  f"{same} unchanged.")
+    console.print(
+        f"{result.pairs} result pair(s), {len(result.rows)} metric(s) compared: "
+        f"{len(result.regressions)} regressed, {sum(r.status == IMPROVED for r in result.rows)} improved, "
+        f"{same} unchanged."
+    )
     for p in result.problems:
         console.print(rich_text("cannot compare: ", "bold red") + rich_text(p))
     for n in result.notes:
@@ -81,13 +90,14 @@ def to_github(result: GateResult) -> str:
     out = [f"## {icon} tokbench release gate: {verdict(result)}", ""]
     if result.problems:
         out += ["**Cannot compare:**", ""] + [f"- {markdown(p)}" for p in result.problems] + [""]
-    head = ["| Result | Metric | Baseline | New | Δ | Allowed drop | Status |",
-            "|---|---|---:|---:|---:|---:|---|"]
+    head = ["| Result | Metric | Baseline | New | Δ | Allowed drop | Status |", "|---|---|---:|---:|---:|---:|---|"]
 
     def line(r: Row) -> str:
         status = f"**{r.status}**" if r.status == REGRESSED else r.status
-        return (f"| {markdown(r.pair)} | {markdown(spec(r.metric).label)} {_direction(r.metric)} | "
-                f"{num(r.baseline)} | {num(r.new)} | {dec(r.delta)} | {markdown(r.tolerance)} | {status} |")
+        return (
+            f"| {markdown(r.pair)} | {markdown(result.book.spec(r.metric).label)} {_direction(result, r.metric)} | "
+            f"{num(r.baseline)} | {num(r.new)} | {dec(r.delta)} | {markdown(r.tolerance)} | {status} |"
+        )
 
     bad = [r for r in result.rows if r.status == REGRESSED]
     rest = [r for r in _shown(result) if r.status != REGRESSED]
@@ -114,9 +124,30 @@ def _finite(v: float | Decimal | None) -> float | None:
 
 def to_json(result: GateResult) -> str:
     """Strict JSON (``allow_nan=False``): no ``Infinity`` / ``NaN`` tokens other parsers reject."""
-    rows = [{"pair": r.pair, "metric": r.metric, "baseline": _finite(r.baseline), "new": _finite(r.new),
-             "delta": _finite(r.delta), "tolerance": r.tolerance, "status": r.status}
-            for r in result.rows]
-    return json.dumps({"verdict": verdict(result), "exit_code": result.exit_code, "rows": rows,
-                       "problems": result.problems, "notes": result.notes}, indent=1, ensure_ascii=False,
-                      allow_nan=False) + "\n"
+    rows = [
+        {
+            "pair": r.pair,
+            "metric": r.metric,
+            "baseline": _finite(r.baseline),
+            "new": _finite(r.new),
+            "delta": _finite(r.delta),
+            "tolerance": r.tolerance,
+            "status": r.status,
+        }
+        for r in result.rows
+    ]
+    return (
+        json.dumps(
+            {
+                "verdict": verdict(result),
+                "exit_code": result.exit_code,
+                "rows": rows,
+                "problems": result.problems,
+                "notes": result.notes,
+            },
+            indent=1,
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+        + "\n"
+    )

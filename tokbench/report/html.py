@@ -12,7 +12,8 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from tokbench.report.collect import Entry
-from tokbench.report.examples import Example, load_examples
+from tokbench.report.embedded_examples import Example, load_examples
+from tokbench.report.metrics import SpecBook
 from tokbench.report.plots import language_charts, scale_charts
 from tokbench.report.tables import LEAD, LongTable, Table
 
@@ -65,21 +66,32 @@ SORT_JS = """
 """
 
 
-def to_html(tables: list[Table], counts: pd.DataFrame, runs: list[Entry], notes: list[str],
-            details: dict[str, LongTable] | None = None) -> str:
+def to_html(
+    tables: list[Table],
+    counts: pd.DataFrame,
+    runs: list[Entry],
+    notes: list[str],
+    book: SpecBook,
+    details: dict[str, LongTable] | None = None,
+) -> str:
     """The whole report page."""
     extra_notes: list[str] = []
-    models_html = _models(runs, extra_notes)
+    models_html = _models(runs, extra_notes, book)
     all_notes = notes + extra_notes
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             "<title>tokbench report</title>", f"<style>{CSS}</style></head><body>",
-             "<h1>tokbench report</h1>",
-             f'<p class="meta">Generated {stamp} from {len(runs)} result file(s). Numbers are read from result '
-             "files, never recomputed. Click a column header to sort.</p>",
-             '<nav><a href="#tables">Tables</a><a href="#counts">Counts</a><a href="#models">Models</a>'
-             '<a href="#notes">Notes</a></nav>', '<section id="tables">']
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>tokbench report</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>tokbench report</h1>",
+        f'<p class="meta">Generated {stamp} from {len(runs)} result file(s). Numbers are read from result '
+        "files, never recomputed. Click a column header to sort.</p>",
+        '<nav><a href="#tables">Tables</a><a href="#counts">Counts</a><a href="#models">Models</a>'
+        '<a href="#notes">Notes</a></nav>',
+        '<section id="tables">',
+    ]
     for t in tables:
         parts.append(_table(t))
         d = (details or {}).get(t.name)
@@ -109,9 +121,9 @@ def _table(t: Table) -> str:
         row1 = [f'<th class="sort" rowspan="2" data-col="{i}">{escape(h)}</th>' for i, h in enumerate(LEAD)]
         i = 0
         while i < len(t.columns):
-            g = t.columns[i].group
+            g = t.columns[i].head
             n = 1
-            while i + n < len(t.columns) and t.columns[i + n].group == g and t.columns[i + n].sub:
+            while i + n < len(t.columns) and t.columns[i + n].head == g and t.columns[i + n].sub:
                 n += 1
             arrow = t.columns[i].spec.arrow
             if t.columns[i].sub:
@@ -119,13 +131,17 @@ def _table(t: Table) -> str:
             else:
                 row1.append(f'<th class="sort" rowspan="2" data-col="{len(LEAD) + i}">{escape(g)} {arrow}</th>')
             i += n
-        row2 = [f'<th class="sort" data-col="{len(LEAD) + j}">{escape(c.sub)}</th>'
-                for j, c in enumerate(t.columns) if c.sub]
+        row2 = [
+            f'<th class="sort" data-col="{len(LEAD) + j}">{escape(c.sub)}</th>'
+            for j, c in enumerate(t.columns)
+            if c.sub
+        ]
         out += ["<tr>" + "".join(row1) + "</tr>", "<tr>" + "".join(row2) + "</tr>"]
     else:
         heads = LEAD + [f"{c.spec.label} {c.spec.arrow}".rstrip() for c in t.columns]
-        out.append("<tr>" + "".join(f'<th class="sort" data-col="{i}">{escape(h)}</th>'
-                                    for i, h in enumerate(heads)) + "</tr>")
+        out.append(
+            "<tr>" + "".join(f'<th class="sort" data-col="{i}">{escape(h)}</th>' for i, h in enumerate(heads)) + "</tr>"
+        )
     out.append("</thead><tbody>")
     foot = {f[0]: f for f in t.footnotes}
     for r in range(len(t.frame)):
@@ -138,8 +154,10 @@ def _table(t: Table) -> str:
             src = t.cells.get((r, c.key))
             title = foot.get(mark, "") if mark else (src.where if src is not None else "")
             klass = "num mark" if mark else "num"
-            cells.append(f'<td class="{klass}" data-v="{_v(row[c.key])}" title="{escape(title, quote=True)}">'
-                         f"{escape(t.display(r, c.key))}</td>")
+            cells.append(
+                f'<td class="{klass}" data-v="{_v(row[c.key])}" title="{escape(title, quote=True)}">'
+                f"{escape(t.display(r, c.key))}</td>"
+            )
         out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
     out.append("</tbody></table></div>")
     out += [f'<p class="foot">{escape(f)}</p>' for f in t.footnotes]
@@ -148,17 +166,18 @@ def _table(t: Table) -> str:
 
 
 def _long_table(d: LongTable) -> str:
-    from tokbench.report.metrics import spec
-
     heads = ["Metric", *map(str, d.frame.columns)]
-    out = [f"<details><summary>{escape(d.title)} ({len(d.frame.index)})</summary>",
-           '<div class="scroll"><table class="sortable"><thead><tr>']
+    out = [
+        f"<details><summary>{escape(d.title)} ({len(d.frame.index)})</summary>",
+        '<div class="scroll"><table class="sortable"><thead><tr>',
+    ]
     out += [f'<th class="sort" data-col="{i}">{escape(h)}</th>' for i, h in enumerate(heads)]
     out.append("</tr></thead><tbody>")
     for m in d.frame.index:
-        cells = [f'<td data-v="{escape(m, quote=True)}">{escape(spec(m).label)}</td>']
-        cells += [f'<td class="num" data-v="{_v(d.frame.loc[m, c])}">{escape(d.display(m, c))}</td>'
-                  for c in d.frame.columns]
+        cells = [f'<td data-v="{escape(m, quote=True)}">{escape(d.book.spec(m).label)}</td>']
+        cells += [
+            f'<td class="num" data-v="{_v(d.frame.loc[m, c])}">{escape(d.display(m, c))}</td>' for c in d.frame.columns
+        ]
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table></div></details>")
     return "".join(out)
@@ -181,11 +200,11 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def _models(runs: list[Entry], notes: list[str]) -> str:
+def _models(runs: list[Entry], notes: list[str], book: SpecBook) -> str:
     out = []
     for model in sorted({e.model for e in runs}):
         mine = [e for e in runs if e.model == model]
-        charts = scale_charts([e for e in mine if e.suite != "language" or _has_buckets(e)])
+        charts = scale_charts([e for e in mine if e.suite != "language" or _has_buckets(e)], book)
         charts += language_charts([e for e in mine if e.suite == "language" or e.result.get("extra")])
         out.append(f'<h3 id="model-{escape(model, quote=True)}">{escape(model)}</h3>')
         if charts:
@@ -205,8 +224,9 @@ def _has_buckets(e: Entry) -> bool:
 
 
 def _examples(e: Entry, examples: list[Example]) -> str:
-    out = [f'<div class="bucket">{escape(e.suite)} @{e.resolution} ({escape(e.dataset)}): original | '
-           "reconstruction</div>"]
+    out = [
+        f'<div class="bucket">{escape(e.suite)} @{e.resolution} ({escape(e.dataset)}): original | reconstruction</div>'
+    ]
     order = {"small": 0, "medium": 1, "large": 2}
     out.append('<div class="buckets">')
     for bucket in sorted({x.bucket for x in examples}, key=lambda b: (order.get(b, 9), b)):
@@ -214,9 +234,11 @@ def _examples(e: Entry, examples: list[Example]) -> str:
         for x in (x for x in examples if x.bucket == bucket):
             score = f" ({x.score:.3g})" if x.score is not None else ""
             text = f"{x.gt} → {x.pred}" if (x.gt or x.pred) else ""
-            out.append(f'<figure><div class="pair"><img alt="original" src="{x.original}">'
-                       f'<img alt="reconstruction" src="{x.reconstruction}"></div>'
-                       f"<figcaption>{escape(x.image_id)}: {escape(text)}{escape(score)}</figcaption></figure>")
+            out.append(
+                f'<figure><div class="pair"><img alt="original" src="{x.original}">'
+                f'<img alt="reconstruction" src="{x.reconstruction}"></div>'
+                f"<figcaption>{escape(x.image_id)}: {escape(text)}{escape(score)}</figcaption></figure>"
+            )
         out.append("</div></div>")
     out.append("</div>")
     return "\n".join(out)

@@ -63,6 +63,8 @@ def pair(a: list[Entry], b: list[Entry], names: tuple[str, str] = ("A", "B"), by
         for name, group in ((names[0], xs), (names[1], ys)):
             if len(group) > 1:
                 models = ", ".join(sorted(e.model for e in group))
-                out.ambiguous.append(f"{name} has {len(group)} results for {label_of(key)} (models {models}); "
-                                     "pass one model's files or folder")
+                out.ambiguous.append(
+                    f"{name} has {len(group)} results for {label_of(key)} (models {models}); "
+                    "pass one model's files or folder"
+                )
     return out

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from tokbench.metric_spec import BUCKETS
 from tokbench.report.collect import Entry
-from tokbench.report.metrics import BUCKETS, KNOWN
+from tokbench.report.metrics import SpecBook
 from tokbench.report.svg import Series, line_chart
 
 Curve = tuple[list[float], list[float]]
@@ -21,10 +22,10 @@ _NOISE = ("streams", "stream", "ngrams")
 _Y_KEYS = ("y", "count", "counts", "freq", "frequency", "frequencies", "v", "types", "vocab", "value", "values")
 
 
-def scale_charts(entries: list[Entry]) -> list[str]:
-    """For T-ACC, T-NED and F-Sim: bucket means (S, M, L) with one line per resolution."""
+def scale_charts(entries: list[Entry], book: SpecBook) -> list[str]:
+    """For each declared bucketed family (T-ACC, T-NED, F-Sim …): bucket means (S, M, L), one line per resolution."""
     charts = []
-    for fam in ("t_acc", "t_ned", "f_sim"):
+    for fam in book.families():
         series = []
         several = len({e.dataset for e in entries if f"{fam}_small" in e.metrics}) > 1
         for e in sorted(entries, key=lambda e: (e.resolution, e.dataset)):
@@ -32,12 +33,18 @@ def scale_charts(entries: list[Entry]) -> list[str]:
             if any(y is not None for y in ys):
                 series.append(Series(f"@{e.resolution}" + (f" {e.dataset}" if several else ""), [0, 1, 2], ys))
         if series:
-            s = KNOWN[fam]
+            s = book.spec(fam)
             y_range = (0.0, 100.0) if s.unit == "%" else (0.0, 1.0)
-            charts.append(line_chart(series, f"{s.label} versus scale", "scale bucket",
-                                     f"{s.label}{' (%)' if s.unit == '%' else ''}", categories=["small", "medium",
-                                                                                                "large"],
-                                     y_range=y_range))
+            charts.append(
+                line_chart(
+                    series,
+                    f"{s.label} versus scale",
+                    "scale bucket",
+                    f"{s.label}{' (%)' if s.unit == '%' else ''}",
+                    categories=["small", "medium", "large"],
+                    y_range=y_range,
+                )
+            )
     return charts
 
 
@@ -48,8 +55,11 @@ def language_charts(entries: list[Entry]) -> list[str]:
     if rank:
         charts.append(line_chart(rank[:12], "Rank-frequency", "rank", "count", log_x=True, log_y=True))
     if growth:
-        charts.append(line_chart(growth[:12], "Token innovation (vocabulary growth)", "images seen",
-                                 "distinct tokens", log_x=True))
+        charts.append(
+            line_chart(
+                growth[:12], "Token innovation (vocabulary growth)", "images seen", "distinct tokens", log_x=True
+            )
+        )
     return charts
 
 
@@ -103,8 +113,11 @@ def as_curve(value: Any, allow_plain: bool = False) -> Curve | None:
             return [float(i + 1) for i in range(len(value))], [float(v) for v in value]
         return None
     if isinstance(value, dict) and value:
-        lists = {k: v for k, v in value.items() if isinstance(v, list) and len(v) >= 2
-                 and all(_num(x) is not None for x in v)}
+        lists = {
+            k: v
+            for k, v in value.items()
+            if isinstance(v, list) and len(v) >= 2 and all(_num(x) is not None for x in v)
+        }
         if len(lists) >= 2 and len({len(v) for v in lists.values()}) == 1:
             keys = list(lists)
             xk = next((k for k in keys if k.lower() in _X_KEYS), keys[0])
@@ -112,10 +125,10 @@ def as_curve(value: Any, allow_plain: bool = False) -> Curve | None:
             return [float(v) for v in lists[xk]], [float(v) for v in lists[yk]]
         if len(value) >= 2 and all(_num(v) is not None for v in value.values()):
             try:
-                pairs = sorted((float(k), float(v)) for k, v in value.items())
+                points = sorted((float(k), float(v)) for k, v in value.items())
             except ValueError:
                 return None
-            return [p[0] for p in pairs], [p[1] for p in pairs]
+            return [p[0] for p in points], [p[1] for p in points]
     return None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tokbench.errors import ResultError
 from tokbench.jsonio import read_json
 from tokbench.report.collect import Entry
 
@@ -23,10 +24,12 @@ DEFAULT_FILE = Path(__file__).resolve().parents[2] / RELATIVE
 def default_file() -> Path:
     """The checkout's published file, else one under the current directory."""
     return DEFAULT_FILE if DEFAULT_FILE.is_file() else Path.cwd() / RELATIVE
+
+
 _KINDS = {"identity", "discrete", "continuous", "codec"}
 
 
-class PublishedError(ValueError):
+class PublishedError(ResultError):
     """A published file that is missing or malformed."""
 
 
@@ -44,9 +47,17 @@ def load_published(path: Path | None = None) -> list[Entry]:
             for suite, meta in data["suites"].items():
                 metrics = {k: v for k, v in row["metrics"].items() if _owner(k) == suite}
                 if metrics:
-                    out.append(Entry(_result(data, row, suite, meta, metrics),
-                                     published={"source": source, "status": data.get("status", "published"),
-                                                "note": row.get("note", ""), "title": data.get("title", "")}))
+                    out.append(
+                        Entry(
+                            _result(data, row, suite, meta, metrics),
+                            published={
+                                "source": source,
+                                "status": data.get("status", "published"),
+                                "note": row.get("note", ""),
+                                "title": data.get("title", ""),
+                            },
+                        )
+                    )
     except (KeyError, TypeError, AttributeError, ValueError) as e:  # a hand-edited file: one line, no traceback
         raise PublishedError(f"{path}: malformed published file ({type(e).__name__}: {e})") from None
     return out
@@ -57,8 +68,9 @@ def _owner(metric: str) -> str:
     return "face" if metric.startswith("f_sim") else "text"
 
 
-def _result(data: dict[str, Any], row: dict[str, Any], suite: str, meta: dict[str, Any],
-            metrics: dict[str, float]) -> dict[str, Any]:
+def _result(
+    data: dict[str, Any], row: dict[str, Any], suite: str, meta: dict[str, Any], metrics: dict[str, float]
+) -> dict[str, Any]:
     kind = row.get("kind", "–")
     return {
         "schema": "tokbench.result/1",

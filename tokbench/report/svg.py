@@ -6,18 +6,32 @@ The ``<svg>`` carries no ``xmlns``: it is meant for inline use in HTML, whose pa
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import TypeGuard
 
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
-           "#bcbd22", "#393b79", "#637939"]
+PALETTE = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#7f7f7f",
+    "#bcbd22",
+    "#393b79",
+    "#637939",
+]
 
 
 @dataclass
 class Series:
     label: str
-    xs: list[float]
-    ys: list[float | None]
+    xs: Sequence[float]
+    ys: Sequence[float | None]
     dashed: bool = False
 
 
@@ -40,7 +54,7 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def log_ticks(lo: float, hi: float) -> list[float]:
-    return [10.0 ** k for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)]
+    return [10.0**k for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)]
 
 
 def _fmt(v: float) -> str:
@@ -50,12 +64,19 @@ def _fmt(v: float) -> str:
 
 
 class _Axis:
-    def __init__(self, values: list[float], log: bool, lo_px: float, hi_px: float, fixed: tuple[float, float] | None,
-                 categories: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        values: list[float],
+        log: bool,
+        lo_px: float,
+        hi_px: float,
+        fixed: tuple[float, float] | None,
+        categories: list[str] | None = None,
+    ) -> None:
         self.log, self.categories = log, categories
         self.lo_px, self.hi_px = lo_px, hi_px
         if categories is not None:
-            self.lo, self.hi, self.ticks = -0.5, len(categories) - 0.5, list(range(len(categories)))
+            self.lo, self.hi, self.ticks = -0.5, len(categories) - 0.5, [float(i) for i in range(len(categories))]
         elif log:
             vals = [v for v in values if v > 0] or [1.0, 10.0]
             self.ticks = log_ticks(min(vals), max(vals))
@@ -77,20 +98,31 @@ class _Axis:
         return _fmt(tick)
 
 
-def line_chart(series: list[Series], title: str, x_label: str = "", y_label: str = "",
-               categories: list[str] | None = None, log_x: bool = False, log_y: bool = False,
-               y_range: tuple[float, float] | None = None, width: int = 460, height: int = 300) -> str:
+def line_chart(
+    series: list[Series],
+    title: str,
+    x_label: str = "",
+    y_label: str = "",
+    categories: list[str] | None = None,
+    log_x: bool = False,
+    log_y: bool = False,
+    y_range: tuple[float, float] | None = None,
+    width: int = 460,
+    height: int = 300,
+) -> str:
     """An inline ``<svg>`` with one polyline per series, hover titles on points and a legend."""
     legend_w = 150
     left, right, top, bottom = 58, width - legend_w, 30, height - 44
     pts = [(x, y) for s in series for x, y in zip(s.xs, s.ys, strict=False) if _ok(x, log_x) and _ok(y, log_y)]
     xa = _Axis([p[0] for p in pts], log_x, left, right, None, categories)
     ya = _Axis([p[1] for p in pts], log_y, bottom, top, y_range)
-    out = [f'<svg class="chart" role="img" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
-           f"<title>{escape(title)}</title>",
-           f'<text x="{(left + right) / 2:.1f}" y="16" text-anchor="middle" font-size="13" '
-           f'font-weight="bold">{escape(title)}</text>']
+    out = [
+        f'<svg class="chart" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="{(left + right) / 2:.1f}" y="16" text-anchor="middle" font-size="13" '
+        f'font-weight="bold">{escape(title)}</text>',
+    ]
     for t in ya.ticks:
         y = ya(t)
         out.append(f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e5e5"/>')
@@ -99,14 +131,14 @@ def line_chart(series: list[Series], title: str, x_label: str = "", y_label: str
         x = xa(t)
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{bottom}" y2="{bottom + 4}" stroke="#444"/>')
         out.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{escape(xa.label(t))}</text>')
-    out.append(f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" fill="none" '
-               f'stroke="#444"/>')
+    out.append(f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" fill="none" stroke="#444"/>')
     if x_label:
-        out.append(f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle">'
-                   f"{escape(x_label)}</text>")
+        out.append(f'<text x="{(left + right) / 2:.1f}" y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>')
     if y_label:
-        out.append(f'<text transform="translate(14 {(top + bottom) / 2:.1f}) rotate(-90)" text-anchor="middle">'
-                   f"{escape(y_label)}</text>")
+        out.append(
+            f'<text transform="translate(14 {(top + bottom) / 2:.1f}) rotate(-90)" text-anchor="middle">'
+            f"{escape(y_label)}</text>"
+        )
     for i, s in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
         xy = [(xa(x), ya(y)) for x, y in zip(s.xs, s.ys, strict=False) if _ok(x, log_x) and _ok(y, log_y)]
@@ -117,21 +149,26 @@ def line_chart(series: list[Series], title: str, x_label: str = "", y_label: str
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
             out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.8"{dash}/>')
         if len(xy) <= 40:
-            for (px, py), (x, y) in zip(xy, [(x, y) for x, y in zip(s.xs, s.ys, strict=False)
-                                               if _ok(x, log_x) and _ok(y, log_y)], strict=True):
+            for (px, py), (x, y) in zip(
+                xy, [(x, y) for x, y in zip(s.xs, s.ys, strict=False) if _ok(x, log_x) and _ok(y, log_y)], strict=True
+            ):
                 xl = xa.label(x) if categories is not None else _fmt(x)
-                out.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}"><title>'
-                           f"{escape(s.label)}: {escape(xl)}, {_fmt(y)}</title></circle>")
+                out.append(
+                    f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}"><title>'
+                    f"{escape(s.label)}: {escape(xl)}, {_fmt(y)}</title></circle>"
+                )
         ly = top + 6 + 16 * i
-        out.append(f'<line x1="{right + 10}" x2="{right + 28}" y1="{ly}" y2="{ly}" stroke="{color}" '
-                   f'stroke-width="2"{dash}/>')
-        out.append(f'<text x="{right + 32}" y="{ly + 4}">{escape(_short(s.label))}<title>{escape(s.label)}'
-                   "</title></text>")
+        out.append(
+            f'<line x1="{right + 10}" x2="{right + 28}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="2"{dash}/>'
+        )
+        out.append(
+            f'<text x="{right + 32}" y="{ly + 4}">{escape(_short(s.label))}<title>{escape(s.label)}</title></text>'
+        )
     out.append("</svg>")
     return "\n".join(out)
 
 
-def _ok(v: float | None, log: bool) -> bool:
+def _ok(v: float | None, log: bool) -> TypeGuard[float]:
     return v is not None and isinstance(v, (int, float)) and math.isfinite(v) and (v > 0 or not log)
 
 

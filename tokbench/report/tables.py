@@ -1,10 +1,12 @@
 """Leaderboard tables (pandas) from entries: one row per model, one section per table and resolution.
 
-Tables: ``tokbench`` (T-ACC, T-NED, F-Sim as Small/Medium/Large/Mean), ``recon`` (PSNR, SSIM,
-LPIPS, rFID, KID), ``language`` (token-language statistics) and ``other`` (every metric no table
-above claims). A column only holds numbers whose aspects agree (see ``collect``); otherwise
-building raises ``ProtocolConflict`` unless ``mix`` is set, in which case the odd cells carry a
-footnote marker that names what differs.
+Tables: ``tokbench`` (the text and face suites' metrics: T-ACC, T-NED, F-Sim as Small/Medium/Large/Mean),
+``recon`` (the recon and fid suites': PSNR, SSIM, LPIPS, rFID, KID), ``language`` (token-language
+statistics) and ``other`` (every metric no table above claims); which metric goes where, its label,
+direction and format come from the results' declarations (see ``metrics``), columns in declaration
+order. A column only holds numbers whose aspects agree (see ``collect``); otherwise building raises
+``ProtocolConflict`` unless ``mix`` is set, in which case the odd cells carry a footnote marker that
+names what differs.
 """
 
 from __future__ import annotations
@@ -12,62 +14,60 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tokbench.errors import ResultError
+from tokbench.metric_spec import BUCKET_SHORT, BUCKETS, HIGHER, MetricSpec
 from tokbench.report.collect import Entry, differences
-from tokbench.report.metrics import (
-    BUCKET_SHORT,
-    BUCKETS,
-    HIGHER,
-    KNOWN,
-    MetricSpec,
-    is_language_metric,
-    order_key,
-    spec,
-)
+from tokbench.report.metrics import SpecBook
 
 if TYPE_CHECKING:
     import pandas as pd
 
 LEAD = ["Model", "Source", "Kind", "Factor", "bpp"]
-TOKBENCH_FAMILIES = ("t_acc", "t_ned", "f_sim")
-TOKBENCH_METRICS = [f"{f}_{b}" for f in TOKBENCH_FAMILIES for b in BUCKETS] + list(TOKBENCH_FAMILIES)
-RECON_METRICS = ["psnr", "ssim", "ms_ssim", "lpips_alex", "lpips_vgg", "lpips", "rfid", "kid_mean"]
-TITLES = {"tokbench": "TokBench: text and faces by scale", "recon": "Reconstruction",
-          "language": "Token-language statistics", "other": "Other metrics"}
+TITLES = {
+    "tokbench": "TokBench: text and faces by scale",
+    "recon": "Reconstruction",
+    "language": "Token-language statistics",
+    "other": "Other metrics",
+}
 PRIMARY = {"tokbench": ["t_acc", "t_ned", "f_sim"], "recon": ["psnr", "ssim", "rfid"]}
-LANGUAGE_HEADLINE = ("bpp_entropy", "utilization", "codebook_perplexity", "unigram_entropy_bits", "n1.zipf_s",
-                     "m90", "lzma_bits_per_token", "lm_ppl")
+LANGUAGE_HEADLINE = (
+    "bpp_entropy",
+    "utilization",
+    "codebook_perplexity",
+    "unigram_entropy_bits",
+    "n1.zipf_s",
+    "m90",
+    "lzma_bits_per_token",
+    "lm_ppl",
+)
 MARKERS = ["†", "‡", "§", "¶", "#", "◊", "♠", "♣", "♥", "♦"]
 
 
-class ProtocolConflict(ValueError):
+class ProtocolConflict(ResultError):
     """Numbers made under different protocols, backends or datasets would share a column."""
 
     def __init__(self, column: str, aspect: str, a: str, b: str, where_a: str, where_b: str) -> None:
         self.column, self.aspect, self.values = column, aspect, (a, b)
-        super().__init__(f"column {column}: {aspect} differs: {a!r} ({where_a}) vs {b!r} ({where_b}); "
-                         "pass --mix-protocols to show them together, marked")
+        super().__init__(
+            f"column {column}: {aspect} differs: {a!r} ({where_a}) vs {b!r} ({where_b}); "
+            "pass --mix-protocols to show them together, marked"
+        )
 
 
 @dataclass
 class Column:
     key: str
     spec: MetricSpec
+    head: str  # the two-level header's upper label (``T-ACC`` for ``t_acc_small``), or the label itself
+    sub: str = ""  # the lower label: S / M / L / Mean for a bucketed family, empty otherwise
 
-    @property
-    def group(self) -> str:
-        """The two-level header's upper label (``T-ACC`` for ``t_acc_small``), or the label itself."""
-        for fam in TOKBENCH_FAMILIES:
-            if self.key == fam or self.key.startswith(fam + "_"):
-                return KNOWN[fam].label
-        return self.spec.label
-
-    @property
-    def sub(self) -> str:
-        """The lower label: S / M / L / Mean for bucketed families, empty otherwise."""
-        for b in BUCKETS:
-            if self.key.endswith("_" + b) and self.key[: -len(b) - 1] in TOKBENCH_FAMILIES:
-                return BUCKET_SHORT[b]
-        return "Mean" if self.key in TOKBENCH_FAMILIES else ""
+    @classmethod
+    def of(cls, key: str, book: SpecBook) -> Column:
+        """The column of metric ``key`` as the book declares it."""
+        family = book.family(key)
+        if family is None:
+            return cls(key, book.spec(key), book.spec(key).label)
+        return cls(key, book.spec(key), book.spec(family[0]).label, family[1])
 
 
 @dataclass
@@ -97,20 +97,9 @@ class Table:
         return [i for i, s in enumerate(self.frame["Source"]) if s == "published"]
 
 
-def table_of(metric: str, suite: str = "") -> str:
-    """Which table shows a metric: by name, and everything of the ``language`` suite in ``language``."""
-    if metric in TOKBENCH_METRICS:
-        return "tokbench"
-    if metric in RECON_METRICS:
-        return "recon"
-    if suite == "language" or is_language_metric(metric):
-        return "language"
-    return "other"
-
-
-def claims(e: Entry, metric: str, kind: str) -> bool:
+def claims(e: Entry, metric: str, kind: str, book: SpecBook) -> bool:
     """Whether entry ``e`` puts a number into table ``kind``'s column ``metric``."""
-    return table_of(metric, e.suite) == kind and _numeric(e.metrics.get(metric))
+    return book.table(metric) == kind and _numeric(e.metrics.get(metric))
 
 
 def language_headline(metrics: list[str]) -> list[str]:
@@ -123,33 +112,33 @@ def _numeric(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def sections(entries: list[Entry]) -> list[tuple[str, int]]:
+def sections(entries: list[Entry], book: SpecBook) -> list[tuple[str, int]]:
     """(table kind, resolution) pairs that have at least one number, in display order."""
-    found = {(table_of(m, e.suite), e.resolution) for e in entries for m, v in e.metrics.items() if _numeric(v)}
+    found = {(book.table(m), e.resolution) for e in entries for m, v in e.metrics.items() if _numeric(v)}
     rank = {k: i for i, k in enumerate(TITLES)}
     return sorted(found, key=lambda s: (rank[s[0]], s[1]))
 
 
-def build_tables(runs: list[Entry], published: list[Entry], mix: bool) -> list[Table]:
+def build_tables(runs: list[Entry], published: list[Entry], mix: bool, book: SpecBook) -> list[Table]:
     """Every section's table. Published entries join a section's columns when their aspects agree
     (or ``mix``); otherwise they get a table of their own, with a note saying why."""
     out: list[Table] = []
-    for kind, res in sections(runs + published):
+    for kind, res in sections(runs + published, book):
         own = [e for e in runs if e.resolution == res]
         pub = [e for e in published if e.resolution == res]
-        has_run = any(table_of(m, e.suite) == kind for e in own for m in e.metrics)
+        has_run = any(book.table(m) == kind for e in own for m in e.metrics)
         if not has_run:
-            table = build_section(kind, res, pub, mix)
+            table = build_section(kind, res, pub, mix, book)
             if table is not None:
                 out.append(table)
             continue
         try:
-            table = build_section(kind, res, own + pub, mix)
+            table = build_section(kind, res, own + pub, mix, book)
         except ProtocolConflict as e:
-            if not pub or _conflict_among(kind, res, own, mix):
+            if not pub or _conflict_among(kind, res, own, mix, book):
                 raise
-            table = build_section(kind, res, own, mix)
-            apart = build_section(kind, res, pub, mix)
+            table = build_section(kind, res, own, mix, book)
+            apart = build_section(kind, res, pub, mix, book)
             if apart is not None:
                 apart.name += "-published"
                 apart.title += " — published rows (different protocol)"
@@ -163,37 +152,36 @@ def build_tables(runs: list[Entry], published: list[Entry], mix: bool) -> list[T
     return out
 
 
-def _conflict_among(kind: str, res: int, entries: list[Entry], mix: bool) -> bool:
+def _conflict_among(kind: str, res: int, entries: list[Entry], mix: bool, book: SpecBook) -> bool:
     try:
-        build_section(kind, res, entries, mix)
+        build_section(kind, res, entries, mix, book)
     except ProtocolConflict:
         return True
     return False
 
 
-def build_section(kind: str, resolution: int, entries: list[Entry], mix: bool) -> Table | None:
+def build_section(kind: str, resolution: int, entries: list[Entry], mix: bool, book: SpecBook) -> Table | None:
     """One table for one resolution, or None when no entry has a number for it."""
     import pandas as pd
 
-    metrics = sorted({m for e in entries for m in e.metrics if claims(e, m, kind)}, key=order_key)
+    metrics = sorted({m for e in entries for m in e.metrics if claims(e, m, kind, book)}, key=book.order_key)
     if not metrics:
         return None
-    if kind == "tokbench":  # the TokBench layout: whole families in S/M/L/Mean order
-        fams = [f for f in TOKBENCH_FAMILIES if any(m.startswith(f) for m in metrics)]
-        metrics = [k for f in fams for k in (f"{f}_small", f"{f}_medium", f"{f}_large", f)]
+    metrics = _whole_families(metrics, book)
     if kind == "language":
         metrics = language_headline(metrics)
     ordered = sorted(entries, key=lambda e: (bool(e.published), e.model))
-    columns = [Column(m, spec(m)) for m in metrics]
-    groups = {m: _groups([e for e in ordered if claims(e, m, kind)]) for m in metrics}
+    columns = [Column.of(m, book) for m in metrics]
+    groups = {m: _groups([e for e in ordered if claims(e, m, kind, book)]) for m in metrics}
     title = f"{TITLES[kind]} @{resolution}"
     if not mix:
         for col in columns:
             g = groups[col.key]
             if len(g) > 1:
                 a, b, (aspect, va, vb) = _first_difference(g[0], g[1])
-                raise ProtocolConflict(f"{col.spec.label} @{resolution}", aspect, va, vb,
-                                       f"{a.model}, {a.where}", f"{b.model}, {b.where}")
+                raise ProtocolConflict(
+                    f"{col.spec.label} @{resolution}", aspect, va, vb, f"{a.model}, {a.where}", f"{b.model}, {b.where}"
+                )
     # rows: (model, published) plus a variant number when one model has cells from several groups
     row_keys: list[tuple[str, bool, int]] = []
     cells: dict[tuple[tuple[str, bool, int], str], tuple[Entry, int]] = {}
@@ -213,8 +201,13 @@ def build_section(kind: str, resolution: int, entries: list[Entry], mix: bool) -
         first = next(e for (k, _), (e, _) in cells.items() if k == key)
         label = key[0] if key[2] == 0 else f"{key[0]} ({key[2] + 1})"
         bpps = [e.bpp for (k, _), (e, _) in cells.items() if k == key and e.bpp is not None]
-        rec: dict[str, Any] = {"Model": label, "Source": "published" if key[1] else "run", "Kind": first.kind,
-                               "Factor": first.factor, "bpp": bpps[0] if bpps else float("nan")}
+        rec: dict[str, Any] = {
+            "Model": label,
+            "Source": "published" if key[1] else "run",
+            "Kind": first.kind,
+            "Factor": first.factor,
+            "bpp": bpps[0] if bpps else float("nan"),
+        }
         for col in columns:
             hit = cells.get((key, col.key))
             rec[col.key] = float(hit[0].metrics[col.key]) if hit else float("nan")
@@ -243,6 +236,17 @@ def build_section(kind: str, resolution: int, entries: list[Entry], mix: bool) -
         if note and f"{e.model}: {note}" not in table.notes:
             table.notes.append(f"{e.model}: {note}")
     return table
+
+
+def _whole_families(metrics: list[str], book: SpecBook) -> list[str]:
+    """The TokBench layout: a bucketed family, wherever one of its metrics stands, as all of
+    Small / Medium / Large / Mean (missing ones empty), so every family reads alike."""
+    out: list[str] = []
+    for m in metrics:
+        family = book.family(m)
+        names = [f"{family[0]}_{b}" for b in BUCKETS] + [family[0]] if family else [m]
+        out += [n for n in names if n not in out]
+    return out
 
 
 def _first_difference(xs: list[Entry], ys: list[Entry]) -> tuple[Entry, Entry, tuple[str, str, str]]:
@@ -281,7 +285,7 @@ def _row_order(frame: pd.DataFrame, kind: str, columns: list[Column]) -> list[in
         v = frame.iloc[i][primary]
         if v != v:
             return (1, 0.0, label)
-        return (0, -v if spec(primary).direction == HIGHER else v, label)
+        return (0, -v if next(c.spec for c in columns if c.key == primary).direction == HIGHER else v, label)
 
     return sorted(range(len(frame)), key=sort_key)
 
@@ -293,17 +297,34 @@ def counts_table(entries: list[Entry]) -> pd.DataFrame:
     rows = []
     for e in sorted(entries, key=lambda e: (e.model, e.suite, e.dataset, e.resolution)):
         c = e.result.get("counts") or {}
-        rows.append({
-            "Model": e.model, "Suite": e.suite, "Dataset": e.dataset, "Res": e.resolution,
-            "Images used": c.get("images_used"), "Images": c.get("images"),
-            "Images skipped": _reasons(c.get("images_skipped")),
-            "Instances used": c.get("instances_used"),
-            "Instances skipped": _reasons(c.get("instances_skipped")),
-            "Per bucket": _bucket_counts(e.result.get("buckets")),
-            "File": str(e.path) if e.path else "",
-        })
-    columns = ["Model", "Suite", "Dataset", "Res", "Images used", "Images", "Images skipped", "Instances used",
-               "Instances skipped", "Per bucket", "File"]
+        rows.append(
+            {
+                "Model": e.model,
+                "Suite": e.suite,
+                "Dataset": e.dataset,
+                "Res": e.resolution,
+                "Images used": c.get("images_used"),
+                "Images": c.get("images"),
+                "Images skipped": _reasons(c.get("images_skipped")),
+                "Instances used": c.get("instances_used"),
+                "Instances skipped": _reasons(c.get("instances_skipped")),
+                "Per bucket": _bucket_counts(e.result.get("buckets")),
+                "File": str(e.path) if e.path else "",
+            }
+        )
+    columns = [
+        "Model",
+        "Suite",
+        "Dataset",
+        "Res",
+        "Images used",
+        "Images",
+        "Images skipped",
+        "Instances used",
+        "Instances skipped",
+        "Per bucket",
+        "File",
+    ]
     frame = pd.DataFrame(rows, columns=columns)
     if not any(frame["Per bucket"]):
         frame = frame.drop(columns=["Per bucket"])
@@ -317,9 +338,18 @@ def _bucket_counts(buckets: Any) -> str:
     parts = []
     for b in BUCKETS:
         info = buckets.get(b)
-        n = info if isinstance(info, int) else next(
-            (info[k] for k in ("n", "count", "instances", "n_instances") if isinstance(info, dict)
-             and isinstance(info.get(k), int)), None)
+        n = (
+            info
+            if isinstance(info, int)
+            else next(
+                (
+                    info[k]
+                    for k in ("n", "count", "instances", "n_instances")
+                    if isinstance(info, dict) and isinstance(info.get(k), int)
+                ),
+                None,
+            )
+        )
         if n is not None and not isinstance(n, bool):
             parts.append(f"{BUCKET_SHORT[b]} {n}")
     return " / ".join(parts)
@@ -341,12 +371,13 @@ class LongTable:
     title: str
     resolution: int
     frame: pd.DataFrame  # index: metric names; columns: result labels
+    book: SpecBook
 
     def display(self, metric: str, column: str) -> str:
-        return spec(metric).format(self.frame.loc[metric, column])
+        return self.book.spec(metric).format(self.frame.loc[metric, column])
 
 
-def language_detail(table: Table) -> LongTable | None:
+def language_detail(table: Table, book: SpecBook) -> LongTable | None:
     """All token-language statistics of the results behind ``table`` (its headline has a few)."""
     import pandas as pd
 
@@ -361,10 +392,15 @@ def language_detail(table: Table) -> LongTable | None:
     columns: dict[str, dict[str, float]] = {}
     for e in sorted(used, key=lambda e: (bool(e.published), e.model, e.dataset)):
         label = e.model + (f" ({e.dataset})" if several else "") + marks.get(id(e), "")
-        columns[label] = {m: float(v) for m, v in e.metrics.items() if claims(e, m, "language")}
+        columns[label] = {m: float(v) for m, v in e.metrics.items() if claims(e, m, "language", book)}
     frame = pd.DataFrame(columns)
     frame = frame.loc[sorted(frame.index, key=lambda m: (m.split(".")[0], m))]
     if len(frame.index) <= len(table.columns):
         return None  # the headline table already shows everything
-    return LongTable(f"language-all-{table.resolution}", f"All token-language statistics @{table.resolution}",
-                     table.resolution or 0, frame)
+    return LongTable(
+        f"language-all-{table.resolution}",
+        f"All token-language statistics @{table.resolution}",
+        table.resolution or 0,
+        frame,
+        book,
+    )

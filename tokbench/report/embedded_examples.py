@@ -85,8 +85,17 @@ def load_examples(entry: Entry, per_bucket: int = 6) -> tuple[list[Example], lis
                 skipped[reason] = skipped.get(reason, 0) + 1
             continue
         taken[bucket] = taken.get(bucket, 0) + 1
-        out.append(Example(bucket, str(item.get("image_id", "")), _s(item.get("gt")), _s(item.get("pred")),
-                           _score(item.get("score")), pics[0], pics[1]))
+        out.append(
+            Example(
+                bucket,
+                str(item.get("image_id", "")),
+                _s(item.get("gt")),
+                _s(item.get("pred")),
+                _score(item.get("score")),
+                pics[0],
+                pics[1],
+            )
+        )
     if skipped:
         why = ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()))
         notes.append(f"{index}: {sum(skipped.values())} example image(s) not embedded ({why})")

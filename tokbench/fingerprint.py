@@ -15,6 +15,7 @@ import functools
 import importlib.util
 import inspect
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,13 @@ from typing import Any
 from tokbench.hashing import sha256_file
 
 # What turns a dataset image into a cached canvas reconstruction, whatever the adapter.
-RECONSTRUCTION_PATH = ("tokbench.adapter", "tokbench.data.images", "tokbench.protocol", "tokbench.reconstruct",
-                       "tokbench.validate")
+RECONSTRUCTION_PATH = (
+    "tokbench.tokenizer",
+    "tokbench.data.images",
+    "tokbench.protocol",
+    "tokbench.reconstruct",
+    "tokbench.validate",
+)
 
 _memo: dict[tuple[str, int, int, int], str] = {}
 _imports_memo: dict[tuple[str, str], set[str]] = {}
@@ -71,8 +77,11 @@ def _imports(path: Path, name: str) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             try:
-                base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) \
-                    if node.level else (node.module or "")
+                base = (
+                    importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+                    if node.level
+                    else (node.module or "")
+                )
             except (ImportError, ValueError):
                 continue
             if base:
@@ -106,14 +115,18 @@ def _closure(roots: set[str], home: str) -> dict[str, Path]:
         if path is None or not path.is_file():
             continue
         files[name] = path
-        todo.extend(sorted(m for m in _imports(path, name) - set(files)
-                           if _related(m, home, home_dir) or m.startswith("tokbench.")
-                           and name.startswith("tokbench")))
+        todo.extend(
+            sorted(
+                m
+                for m in _imports(path, name) - set(files)
+                if _related(m, home, home_dir) or m.startswith("tokbench.") and name.startswith("tokbench")
+            )
+        )
     return files
 
 
 @functools.lru_cache(maxsize=1)
-def _packages() -> dict[str, list[str]]:
+def _packages() -> Mapping[str, list[str]]:
     return metadata.packages_distributions()  # scans every installed distribution: once per process
 
 
@@ -128,21 +141,22 @@ def _distribution(module_name: str) -> dict[str, str] | None:
     return None
 
 
-def code_identity(cls: type) -> dict[str, Any]:
+def code_fingerprint(cls: type) -> dict[str, Any]:
     """``{"files": {module: sha256}, "package": {...} | None, "sha256": <one hash of it all>}``."""
     home = cls.__module__
     roots = {home}
     for klass in cls.__mro__[1:]:
         # base classes from tokbench (the Tokenizer contract) count too: they run in encode/decode
-        if klass is not object and (klass.__module__.split(".")[0] == home.split(".")[0]
-                                    or klass.__module__.startswith("tokbench")):
+        if klass is not object and (
+            klass.__module__.split(".")[0] == home.split(".")[0] or klass.__module__.startswith("tokbench")
+        ):
             roots.add(klass.__module__)
     files = {_stable_name(name, path): file_sha256(path) for name, path in sorted(_closure(roots, home).items())}
     package = _distribution(home)
     return {"files": files, "package": package, "sha256": _combine(files, package)}
 
 
-def reconstruction_path_identity() -> dict[str, Any]:
+def reconstruction_path_fingerprint() -> dict[str, Any]:
     """The tokbench modules every reconstruction goes through, hashed."""
     files = {}
     for name in RECONSTRUCTION_PATH:

@@ -25,8 +25,10 @@ def choose(records: list[dict[str, Any]], score: str) -> list[dict[str, Any]]:
     """Worst, median and best scored record of each bucket."""
     chosen = []
     for bucket in BUCKETS:
-        rows = sorted((r for r in records if r.get("bucket") == bucket and "skip" not in r and score in r),
-                      key=lambda r: (r[score], str(r["image_id"]), r.get("index", 0)))
+        rows = sorted(
+            (r for r in records if r.get("bucket") == bucket and "skip" not in r and score in r),
+            key=lambda r: (r[score], str(r["image_id"]), r.get("index", 0)),
+        )
         picks = sorted({0, len(rows) // 2, len(rows) - 1}) if rows else []
         chosen += [rows[i] for i in picks]
     return chosen
@@ -35,14 +37,19 @@ def choose(records: list[dict[str, Any]], score: str) -> list[dict[str, Any]]:
 def _png(arr: np.ndarray) -> bytes:
     img = Image.fromarray(arr)
     if max(img.size) > MAX_SIDE:
-        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
+        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     img.save(buf, "PNG", optimize=True)
     return buf.getvalue()
 
 
-def write_examples(result_file: Path, suite: Suite, records: list[dict[str, Any]],
-                   load_item: Callable[[str], Item | None], instances_sha256: str) -> int:
+def write_examples(
+    result_file: Path,
+    suite: Suite,
+    records: list[dict[str, Any]],
+    load_item: Callable[[str], Item | None],
+    instances_sha256: str,
+) -> int:
     """Write the example folder for ``suite``'s records; returns how many examples were written.
 
     The index names the sha256 of the instances file it belongs to, so a report never shows the
@@ -64,8 +71,19 @@ def write_examples(result_file: Path, suite: Suite, records: list[dict[str, Any]
         names = (f"{n:03d}-original.png", f"{n:03d}-reconstruction.png")
         for name, arr in zip(names, pair, strict=True):
             atomic_write_bytes(folder / name, _png(arr))
-        index.append({"bucket": rec["bucket"], "image_id": image_id, "gt": rec.get("gt"), "pred": rec.get("pred"),
-                      "score": rec[score], "original": names[0], "reconstruction": names[1]})
-    atomic_write_bytes(folder / "index.json", json.dumps({"instances_sha256": instances_sha256, "examples": index},
-                                                         indent=1, ensure_ascii=False).encode())
+        index.append(
+            {
+                "bucket": rec["bucket"],
+                "image_id": image_id,
+                "gt": rec.get("gt"),
+                "pred": rec.get("pred"),
+                "score": rec[score],
+                "original": names[0],
+                "reconstruction": names[1],
+            }
+        )
+    atomic_write_bytes(
+        folder / "index.json",
+        json.dumps({"instances_sha256": instances_sha256, "examples": index}, indent=1, ensure_ascii=False).encode(),
+    )
     return len(index)

@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from tokbench.errors import ConfigError, ResourceUnavailable
+
 if TYPE_CHECKING:
     import torch
 
@@ -42,8 +44,10 @@ class TokenizerInfo:
         (TokBench skips such models at other settings rather than resizing silently)."""
         if self.native_size is not None:
             if resolution != self.native_size:
-                raise ValueError(f"model {self.name!r} only takes {self.native_size}x{self.native_size} inputs; "
-                                 f"resolution {resolution} is not possible (use --resolution {self.native_size})")
+                raise ConfigError(
+                    f"model {self.name!r} only takes {self.native_size}x{self.native_size} inputs; "
+                    f"resolution {resolution} is not possible (use --resolution {self.native_size})"
+                )
             return self.native_size
         m = max(1, self.size_multiple)
         return int(math.ceil(resolution / m) * m)
@@ -96,7 +100,7 @@ class Tokenizer:
         return self.decode(encoded), encoded
 
 
-class WeightsUnavailable(RuntimeError):
+class WeightsUnavailable(ResourceUnavailable):
     """A model's weights or code are missing; the message names the file and how to get it."""
 
 

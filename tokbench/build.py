@@ -1,0 +1,127 @@
+"""Room 1 of a run: names become objects. A :class:`RunContext` holds everything the other rooms
+(reconstruct, score, record) work with; it is made here, then loaded onto the device."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tokbench.cache import ReconCache, RecordCache, content_key
+from tokbench.config import RunConfig
+from tokbench.data.dataset import Dataset, resolve_dataset
+from tokbench.errors import RunFailed
+from tokbench.fingerprint import code_fingerprint, reconstruction_path_fingerprint
+from tokbench.protocol import Protocol
+from tokbench.reconstruct import CallStats
+from tokbench.registry import ModelSpec, build_model, parse_model_spec, resolve_suite
+from tokbench.suite import Suite
+from tokbench.tokenizer import Tokenizer
+
+
+class RunError(RunFailed):
+    """A run that cannot start or go on; the message says why."""
+
+
+@dataclass
+class Caches:
+    """The run's content-keyed caches under one root (``--cache-dir``)."""
+
+    root: Path
+    recon: ReconCache = field(init=False)
+    records: RecordCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recon = ReconCache(self.root)
+        self.records = RecordCache(self.root)
+
+    def write(self, put: Callable[[str, Any], Any], key: str, value: Any) -> Any:
+        """``put(key, value)``; a full or read-only disk becomes a RunError that says how to go on."""
+        try:
+            return put(key, value)
+        except OSError as e:
+            raise RunError(
+                f"cannot write to the cache {self.root}: {e.strerror or e} "
+                "(finished work is kept; free space or pass --cache-dir, then rerun to resume)"
+            ) from e
+
+
+@dataclass
+class RunContext:
+    """One run's objects, shared by the rooms: made by :func:`build`, loaded by :func:`load`."""
+
+    config: RunConfig
+    spec: ModelSpec
+    adapter: Tokenizer
+    dataset: Dataset
+    suites: list[Suite]
+    protocol: Protocol
+    caches: Caches
+    calls: CallStats
+    device: str = "cpu"
+    code: dict[str, Any] = field(default_factory=dict)
+    model_key: str = ""
+    suite_keys: dict[str, str] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def build(config: RunConfig, caches: Caches, calls: CallStats) -> RunContext:
+    """Model, dataset and suites from their names (every typo and impossible setting refused here)."""
+    spec = parse_model_spec(config.model)
+    for name in config.suites:
+        resolve_suite(name)  # fail on a typo (or a missing suite file) before any work
+    adapter = build_model(spec)  # checked against the Tokenizer contract by the registry
+    for resolution in config.resolutions:
+        adapter.info.canvas_size(resolution)  # refuse an impossible resolution before any work
+    dataset = resolve_dataset(config.dataset, config.images, config.data_root, config.offline, config.allow_partial)
+    if config.limit is not None:
+        dataset.samples = dataset.samples[: config.limit]
+    suites = [_suite(config, name, adapter) for name in config.suites]
+    for suite in suites:
+        suite.cache_root = caches.root
+    return RunContext(config, spec, adapter, dataset, suites, Protocol(config.protocol), caches, calls)
+
+
+def _suite(config: RunConfig, name: str, adapter: Tokenizer) -> Suite:
+    cls = resolve_suite(name)
+    # a file suite ("my_suite.py:Sharpness") takes --suite-arg under its own name ("sharpness:where=canvas")
+    options = dict(config.suite_options.get(name) or config.suite_options.get(getattr(cls, "name", ""), {}))
+    if getattr(cls, "needs_codes", False):
+        options.setdefault("codebook_sizes", list(adapter.info.codebook_sizes))
+        options.setdefault("token_layout", adapter.info.token_layout)
+    return cls(**options)
+
+
+def load(ctx: RunContext) -> None:
+    """Choose the device, load backends then the tokenizer, and fix the keys everything is cached under."""
+    cfg = ctx.config
+    device = cfg.device or default_device()
+    if device == "cuda" and "LOCAL_RANK" in os.environ:
+        device = f"cuda:{os.environ['LOCAL_RANK']}"
+    ctx.device = device
+    # Backends (OCR, face, Inception) load before the tokenizer does any work, so a missing
+    # backend fails in seconds, not after hours of reconstruction.
+    for suite in ctx.suites:
+        suite.setup(device)
+    ctx.adapter.load(device=device, dtype=cfg.precision)
+    # after loading: the weights hash is known now
+    ctx.code = {"adapter": code_fingerprint(type(ctx.adapter)), "reconstruction": reconstruction_path_fingerprint()}
+    ctx.model_key = content_key(
+        "model",
+        ctx.spec.id,
+        ctx.adapter.info.to_dict(),
+        cfg.precision,
+        ctx.code["adapter"]["sha256"],
+        ctx.code["reconstruction"]["sha256"],
+    )
+    # after setup: a suite's identity names the models it loaded
+    ctx.suite_keys = {s.name: content_key(s.fingerprint(), code_fingerprint(type(s))["sha256"]) for s in ctx.suites}

