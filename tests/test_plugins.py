@@ -12,7 +12,7 @@ import pytest
 
 from tokbench import plugins
 from tokbench.errors import ConfigError, ContractError, TokbenchError
-from tokbench.registry import FACE_BACKENDS, MODELS, OCR_BACKENDS, SUITES, build_model, parse_model_spec
+from tokbench.registry import SUITES, build_model, builtin_tables, parse_model_spec
 from tokbench.suite import Item
 
 ECHO_OCR = textwrap.dedent('''
@@ -63,12 +63,14 @@ def test_a_backend_from_one_file_scores_the_text_suite(tmp_path: Path) -> None:
 
 
 def test_every_builtin_name_comes_from_the_plugin_table() -> None:
-    for registry, table in (
-        (MODELS, plugins.MODELS),
-        (SUITES, plugins.SUITES),
-        (OCR_BACKENDS, plugins.OCR),
-        (FACE_BACKENDS, plugins.FACE),
-    ):
+    tables = builtin_tables()
+    assert [len(t) for _, t in tables] == [
+        len(plugins.MODELS),
+        len(plugins.SUITES),
+        len(plugins.OCR),
+        len(plugins.FACE),
+    ]
+    for registry, table in tables:
         for plugin in table:
             assert registry.entry(plugin.name).target == plugin.target
 

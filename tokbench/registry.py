@@ -269,15 +269,20 @@ def resolve_suite(name: str) -> Callable[..., Any]:
     return SUITES.resolve(name)
 
 
-def _register_builtins() -> None:
+def builtin_tables() -> list[tuple[Registry, tuple[Any, ...]]]:
+    """Each registry with its rows of the plugin table (:mod:`tokbench.plugins`)."""
     from tokbench import plugins
 
-    for registry, table in (
+    return [
         (MODELS, plugins.MODELS),
         (SUITES, plugins.SUITES),
         (OCR_BACKENDS, plugins.OCR),
         (FACE_BACKENDS, plugins.FACE),
-    ):
+    ]
+
+
+def _register_builtins() -> None:
+    for registry, table in builtin_tables():
         for plugin in table:
             registry.register(plugin.name, plugin.target, plugin.summary, **plugin.defaults)
 
