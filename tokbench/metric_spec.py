@@ -18,7 +18,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
+from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from tokbench.errors import ConfigError
 
 HIGHER = "higher"
 LOWER = "lower"
@@ -53,7 +56,10 @@ class MetricSpec:
         ):
             raise ValueError(f"metric {self.name!r}: decimals must be an integer 0-12 or None, got {self.decimals!r}")
         if self.tolerance is not None:
-            parse_tolerance(self.tolerance, self.name)
+            try:
+                parse_tolerance(self.tolerance)
+            except ConfigError as e:
+                raise ValueError(f"metric {self.name!r}: {e}") from None
         if not self.label:
             object.__setattr__(self, "label", self.name)
 
@@ -140,17 +146,29 @@ class MetricSpecs:
         return list(self._exact.values())
 
 
-def parse_tolerance(text: str, metric: str = "?") -> tuple[float, bool]:
-    """``"0.5"`` -> (0.5, False); ``"2%"`` -> (2.0, True); ValueError for anything else."""
+@dataclass(frozen=True)
+class Tolerance:
+    """A largest allowed drop: ``value`` in the metric's unit, or percent of the baseline when ``relative``."""
+
+    value: Decimal
+    relative: bool
+    text: str
+
+    def allowed(self, baseline: Decimal) -> Decimal:
+        return self.value * abs(baseline) / 100 if self.relative else self.value
+
+
+def parse_tolerance(text: str) -> Tolerance:
+    """``"0.5"`` or ``"2%"`` as a decimal tolerance (no binary rounding); ConfigError for anything else."""
     raw = str(text).strip()
     relative = raw.endswith("%")
     try:
-        value = float(raw[:-1] if relative else raw)
-    except ValueError:
-        raise ValueError(f"metric {metric!r}: tolerance {text!r} is not a number or a percentage") from None
-    if not value >= 0 or value == float("inf"):
-        raise ValueError(f"metric {metric!r}: tolerance {text!r} must be a finite number >= 0")
-    return value, relative
+        value = Decimal(raw[:-1] if relative else raw)
+    except InvalidOperation:
+        raise ConfigError(f"tolerance {text!r} is not a number (use e.g. 0.5 or 2%)") from None
+    if not value.is_finite() or value < 0:
+        raise ConfigError(f"tolerance {text!r} must be a finite number >= 0")
+    return Tolerance(value, relative, raw)
 
 
 BUCKETS = ("small", "medium", "large")

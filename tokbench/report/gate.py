@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from tokbench.errors import ResultError
-from tokbench.metric_spec import HIGHER, LOWER, MetricSpec
+from tokbench.errors import ConfigError, ResultError
+from tokbench.metric_spec import HIGHER, LOWER, MetricSpec, Tolerance, parse_tolerance
 from tokbench.report.collect import Entry, differences
 from tokbench.report.metrics import SpecBook, book_of
 from tokbench.report.pairing import Pairing, key_of, label_of, load_side, pair
@@ -36,28 +36,6 @@ class GateError(ResultError):
     """Bad gate arguments (an unparsable or unknown ``--max-drop``)."""
 
 
-@dataclass(frozen=True)
-class Tolerance:
-    value: Decimal
-    relative: bool  # percent of the baseline value
-    text: str
-
-    def allowed(self, baseline: Decimal) -> Decimal:
-        return self.value * abs(baseline) / 100 if self.relative else self.value
-
-
-def parse_tolerance(text: str) -> Tolerance:
-    raw = text.strip()
-    relative = raw.endswith("%")
-    try:
-        value = Decimal(raw[:-1] if relative else raw)
-    except InvalidOperation:
-        raise GateError(f"tolerance {text!r} is not a number (use e.g. 0.5 or 2%)") from None
-    if not value.is_finite() or value < 0:
-        raise GateError(f"tolerance {text!r} must be a finite number >= 0")
-    return Tolerance(value, relative, raw)
-
-
 def parse_overrides(pairs: list[str]) -> dict[str, Tolerance]:
     """``["t_acc=1", "rfid=5%"]`` -> tolerances by metric."""
     out = {}
@@ -65,7 +43,10 @@ def parse_overrides(pairs: list[str]) -> dict[str, Tolerance]:
         name, sep, value = p.partition("=")
         if not sep or not name.strip():
             raise GateError(f"--max-drop {p!r} must look like METRIC=VALUE (e.g. t_acc=1.0 or rfid=5%)")
-        out[name.strip()] = parse_tolerance(value)
+        try:
+            out[name.strip()] = parse_tolerance(value)
+        except ConfigError as e:
+            raise GateError(f"--max-drop {p!r}: {e}") from None
     return out
 
 
