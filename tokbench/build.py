@@ -64,6 +64,7 @@ class RunContext:
     device: str = "cpu"
     code: dict[str, Any] = field(default_factory=dict)
     model_key: str = ""
+    suite_code: dict[str, dict[str, Any]] = field(default_factory=dict)  # each suite's code fingerprint
     suite_keys: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
@@ -124,4 +125,5 @@ def load(ctx: RunContext) -> None:
         ctx.code["reconstruction"]["sha256"],
     )
     # after setup: a suite's identity names the models it loaded
-    ctx.suite_keys = {s.name: content_key(s.fingerprint(), code_fingerprint(type(s))["sha256"]) for s in ctx.suites}
+    ctx.suite_code = {s.name: code_fingerprint(type(s)) for s in ctx.suites}
+    ctx.suite_keys = {s.name: content_key(s.fingerprint(), ctx.suite_code[s.name]["sha256"]) for s in ctx.suites}

@@ -98,7 +98,9 @@ def check_cache_folder(root: Path) -> None:
     """
     own = os.getuid() if hasattr(os, "getuid") else None
     problems: list[str] = []
-    for folder in (root, *(root / sub for sub in ("recon", "records", "fid-features", "fid-reference"))):
+    # the root and every folder in it: suites keep caches of their own there (fid-features, ...)
+    subfolders = [p for p in root.iterdir() if p.is_dir()] if root.is_dir() else []  # links: their targets
+    for folder in (root, *subfolders):
         try:
             st = folder.stat()
         except OSError:

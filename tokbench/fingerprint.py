@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from tokbench.hashing import sha256_file
+from tokbench.hashing import sha256_file_memo
 
 # What turns a dataset image into a cached canvas reconstruction, whatever the adapter.
 RECONSTRUCTION_PATH = (
@@ -31,17 +31,7 @@ RECONSTRUCTION_PATH = (
     "tokbench.validate",
 )
 
-_memo: dict[tuple[str, int, int, int], str] = {}
 _imports_memo: dict[tuple[str, str], set[str]] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a source file, memoised on (path, size, mtime, ctime): a write always moves ctime."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    if key not in _memo:
-        _memo[key] = sha256_file(path)
-    return _memo[key]
 
 
 def _module_file(name: str) -> Path | None:
@@ -63,7 +53,7 @@ def _module_file(name: str) -> Path | None:
 
 def _imports(path: Path, name: str) -> set[str]:
     """Module names ``path`` imports anywhere (``from a import b`` gives ``a`` and ``a.b``)."""
-    key = (name, file_sha256(path))
+    key = (name, sha256_file_memo(path))
     if key in _imports_memo:
         return _imports_memo[key]
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
@@ -168,7 +158,7 @@ def code_fingerprint(cls: type) -> dict[str, Any]:
             klass.__module__.split(".")[0] == home.split(".")[0] or klass.__module__.startswith("tokbench")
         ):
             roots.add(klass.__module__)
-    files = {_stable_name(name, path): file_sha256(path) for name, path in sorted(_closure(roots, home).items())}
+    files = {_stable_name(name, path): sha256_file_memo(path) for name, path in sorted(_closure(roots, home).items())}
     package = _distribution(home)
     return {"files": files, "package": package, "sha256": _combine(files, package)}
 
@@ -179,7 +169,7 @@ def reconstruction_path_fingerprint() -> dict[str, Any]:
     for name in RECONSTRUCTION_PATH:
         path = _module_file(name)
         if path is not None:
-            files[name] = file_sha256(path)
+            files[name] = sha256_file_memo(path)
     return {"files": files, "sha256": _combine(files, None)}
 
 

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tokbench import __version__
 from tokbench.data.images import IMAGE_READ_LIMITS, IMAGE_READ_OPTIONS
 from tokbench.example_crops import write_examples
-from tokbench.fingerprint import code_fingerprint
 from tokbench.hashing import sha256_bytes
 from tokbench.results import SCHEMA, Result, instances_bytes, result_path, write_result
 from tokbench.suite import Item, Suite
@@ -54,7 +54,7 @@ def make_result(
     return Result(
         schema=SCHEMA,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        tokbench={"version": _version("tokbench"), "git_hash": git_hash()},
+        tokbench={"version": __version__, "git_hash": git_hash()},
         model={
             "spec": cfg.model,
             "id": ctx.spec.id,
@@ -66,7 +66,7 @@ def make_result(
             "name": suite.name,
             "version": suite.version,
             "options": suite.options,
-            "code": code_fingerprint(type(suite)),
+            "code": ctx.suite_code[suite.name],
         },
         dataset={"name": dataset.name, "identity": dataset.identity, "limit": cfg.limit},
         resolution=resolution,

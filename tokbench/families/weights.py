@@ -152,13 +152,10 @@ def _looks_like_state_dict(d: dict[str, Any]) -> bool:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file, cached by (path, inode, size, mtime, ctime) in memory and under the cache dir.
-
-    ctime is in the key because a same-size edit can keep its mtime (``touch -r``, ``cp -p``, a
-    restored backup) but always moves ctime, which no user call can set back."""
+    """sha256 of a file, cached on :func:`tokbench.hashing.stat_key` in memory and under the cache dir
+    (multi-GB checkpoints are hashed once per machine, not once per process)."""
     p = Path(path).resolve()
-    st = p.stat()
-    key = f"{p}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
+    key = hashing.stat_key(p)
     if key in _sha_memory:
         return _sha_memory[key]
     store = _sha_store()
