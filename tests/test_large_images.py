@@ -43,3 +43,19 @@ def test_lpips_above_the_pixel_cap_is_skipped_and_counted(tmp_path, monkeypatch:
     agg = suite.aggregate(records, 32)
     assert agg["extra"]["lpips_skipped_above_max_pixels"] == 1
     assert agg["metrics"]["lpips_alex"] == pytest.approx(records[0]["lpips_alex"])
+
+
+def test_the_report_says_how_many_images_lpips_left_out(tmp_path) -> None:
+    from fakes import write_fake
+
+    from tokbench.report.commands import report_cmd
+
+    write_fake(
+        tmp_path / "r",
+        metrics={"psnr": 30.0, "ssim": 0.9, "lpips_alex": 0.1},
+        suite_options={"lpips": "alex", "lpips_max_pixels": 1 << 20},
+        extra={"n": 5, "lpips_skipped_above_max_pixels": 2},
+    )
+    assert report_cmd([str(tmp_path / "r")], "md", tmp_path / "out") == 0
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "leaves out 2 of 5 images above lpips_max_pixels=1048576" in text

@@ -232,10 +232,21 @@ def build_section(kind: str, resolution: int, entries: list[Entry], mix: bool, b
     for src in sorted({e.published["source"] for e in used if e.published}):
         table.footnotes.append(f"Source = published: transcribed from {src}; published, not re-measured.")
     for e in used:
-        note = (e.published or {}).get("note")
-        if note and f"{e.model}: {note}" not in table.notes:
-            table.notes.append(f"{e.model}: {note}")
+        for note in ((e.published or {}).get("note"), _lpips_note(e)):
+            if note and f"{e.model}: {note}" not in table.notes:
+                table.notes.append(f"{e.model}: {note}")
     return table
+
+
+def _lpips_note(e: Entry) -> str | None:
+    """LPIPS runs on whole images up to the recon option ``lpips_max_pixels``: say how many it left out."""
+    extra = e.result.get("extra") or {}
+    skipped = extra.get("lpips_skipped_above_max_pixels")
+    if not isinstance(skipped, int) or isinstance(skipped, bool) or skipped <= 0:
+        return None
+    cap = ((e.result.get("suite") or {}).get("options") or {}).get("lpips_max_pixels")
+    return (f"LPIPS @{e.resolution} leaves out {skipped} of {extra.get('n', '?')} images above "
+            f"lpips_max_pixels={cap} (recon option); the other recon metrics cover every image")
 
 
 def _whole_families(metrics: list[str], book: SpecBook) -> list[str]:
