@@ -245,8 +245,10 @@ def _lpips_note(e: Entry) -> str | None:
     if not isinstance(skipped, int) or isinstance(skipped, bool) or skipped <= 0:
         return None
     cap = ((e.result.get("suite") or {}).get("options") or {}).get("lpips_max_pixels")
-    return (f"LPIPS @{e.resolution} leaves out {skipped} of {extra.get('n', '?')} images above "
-            f"lpips_max_pixels={cap} (recon option); the other recon metrics cover every image")
+    return (
+        f"LPIPS @{e.resolution} leaves out {skipped} of {extra.get('n', '?')} images above "
+        f"lpips_max_pixels={cap} (recon option); the other recon metrics cover every image"
+    )
 
 
 def _whole_families(metrics: list[str], book: SpecBook) -> list[str]:
