@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from tokbench.families.base import Built, FamilyTokenizer
 from tokbench.families.source import SourceTree, resolve_source
 from tokbench.families.tensors import check_latent
+from tokbench.families.upstream import clone_commit, missing_clone_files, unmet_requirements
 from tokbench.families.weights import CheckpointMismatch, load_checkpoint, resolve_weights
 from tokbench.tokenizer import WeightsUnavailable
 
@@ -68,20 +69,42 @@ class CloneTokenizer(FamilyTokenizer):
         recorded.update(extra)
         self.info = self._row_info({"variant": self.variant.name, "input_range": self.model_range, **recorded})
         self._tree: SourceTree | None = None
+        self._commit: str | None = None
 
     def accepted_options(self) -> list[str]:
         return COMMON_OPTIONS + list(self.extra_options)
 
     # -- loading ------------------------------------------------------------------------------
     def _build(self) -> Built:
-        """Find the clone, then build inside it with its prints silenced."""
-        self._tree = SourceTree.get(resolve_source(self.fam, self.opts["source"]))
+        """Find the clone, check what its code needs, then build inside it with its prints silenced."""
+        root = resolve_source(self.fam, self.opts["source"])
+        self._check_needs(root)
+        self._tree = SourceTree.get(root)
+        self._commit = clone_commit(root)
         with self._tree.active(), quiet():
             return self._build_from(self._tree)
 
+    def _check_needs(self, root: Path) -> None:
+        """Fail before importing upstream code whose version bounds or data files are not met."""
+        unmet = unmet_requirements(self.fam)
+        if unmet:
+            raise WeightsUnavailable(
+                f"{self.info.name}: {'; '.join(u.message for u in unmet)}. Fix: {' && '.join(u.fix for u in unmet)}"
+            )
+        missing = missing_clone_files(self.fam, root)
+        if missing:
+            raise WeightsUnavailable(
+                f"{self.info.name}: {', '.join(map(str, missing))} not found; the upstream code opens it. "
+                f"Fix: use a full clone of {self.fam.repo} (git clone https://github.com/{self.fam.repo})"
+            )
+
     def _built_info(self, built: Built) -> dict[str, Any]:
-        # the config read while building can change the range (BSQ-ViT's data.zero_mean)
-        return {"options": {**self.info.options, "input_range": self.model_range}}
+        # the config read while building can change the range (BSQ-ViT's data.zero_mean); the clone's
+        # commit is part of what produced the output (None: not a git clone)
+        options = {**self.info.options, "input_range": self.model_range, "clone_commit": self._commit}
+        if self.fam.checked_commit:
+            options["checked_commit"] = self.fam.checked_commit
+        return {"options": options}
 
     def _running(self) -> contextlib.AbstractContextManager[Any]:
         assert self._tree is not None

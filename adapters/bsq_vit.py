@@ -4,7 +4,9 @@ Built as ``scripts/main_image_tokenizer.py`` does: ``VITBSQModel(**config.model.
 ``clamp_range`` (-1,1) when the config's ``data.zero_mean`` is set (then the input range is
 [-1,1], else [0,1]); weights as ``init_from_ckpt`` picks them: ``ema_state_dict`` (prefix
 ``module.module.``) else ``state_dict`` (prefix ``module.``). The hub mirror
-``huaweilin/bsqvit_256x256`` ships ``config.yaml`` + ``checkpoint.pt``.
+``huaweilin/bsqvit_256x256`` ships ``config.yaml`` + ``checkpoint.pt``. Code indices are built
+here in int64 from the sign bits (upstream's float sum rounds them); decoding uses upstream's
+``get_codebook_entry``, exact in int64.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from tokbench.adapters._clone import Built, CloneTokenizer, load_weights
 from tokbench.families.catalog import Family, Variant, Weights
 from tokbench.families.hub import hub_file
 from tokbench.families.source import SourceTree
-from tokbench.families.tensors import reshape_codes
+from tokbench.families.tensors import reshape_codes, sign_bit_indices
 from tokbench.families.weights import select_state_dict
 from tokbench.tokenizer import Encoded
 
@@ -55,7 +57,8 @@ FAMILY = Family(
     },
     "b18",
     repo="zhaoyue-zephyrus/bsq-vit",
-    packages=("einops", "yaml"),
+    packages=("einops", "yaml", "timm"),  # timm: transcoder/models/transformer.py
+    checked_commit="37d212d2b43f1c715c49808dd246ec26f826740f",
 )
 
 
@@ -93,11 +96,13 @@ class BSQViT(CloneTokenizer):
         return Built(model, [path], key, source=str(path))
 
     def _encode(self, x: Any) -> Encoded:
-        _, _, info = self._model.encode(x)
-        b = x.shape[0]
-        n = info["indices"].numel() // b
+        # Upstream's info["indices"] sums bit * 2**i in the latent's float dtype before the cast to
+        # int64, which rounds (b36 even in fp32, b18 in bf16/fp16): the indices are built here, in
+        # int64, from the sign bits of the quantised latent [B, L, C] (zero maps to -1, as upstream).
+        quant, _, _ = self._model.encode(x)
+        b, n = quant.shape[0], quant.shape[1]
         side = round(n**0.5)
-        return Encoded(codes=reshape_codes(info["indices"], b, (side, side)))
+        return Encoded(codes=reshape_codes(sign_bit_indices(quant), b, (side, side)))
 
     def _decode(self, encoded: Encoded) -> Any:
         codes = encoded.codes

@@ -3,7 +3,8 @@
 Built as the README does: ``cosmos_tokenizer.image_lib.ImageTokenizer(checkpoint_enc=
 encoder.jit, checkpoint_dec=decoder.jit, device, dtype)`` (TorchScript files from the hub repo
 ``nvidia/Cosmos-0.1-Tokenizer-<variant>``, or ``ckpt=DIR`` holding them). DI codes are
-``[B,h,w]`` indices; CI latents ``[B,16,h,w]``. Runs in bf16 by default (``dtype=``), as upstream.
+``[B,h,w]`` indices; CI latents ``[B,16,h,w]``. Runs in the dtype the files were traced in (bf16
+for NVIDIA's), whatever the runner's precision; ``dtype=`` overrides, and both are recorded.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from tokbench.adapters._clone import Built, CloneTokenizer
 from tokbench.families.catalog import Family, Variant, Weights, grid_tokens
 from tokbench.families.hub import hub_file
 from tokbench.families.source import SourceTree
-from tokbench.families.tensors import DTYPES
+from tokbench.families.tensors import DTYPES, torch_dtype
 from tokbench.tokenizer import Encoded, WeightsUnavailable
 
+# parameters counted on cosmos_tokenizer/networks built from its CI/DI configs at each compression
+_PARAMS = {"CI8x8": "76.8M", "CI16x16": "81.5M", "DI8x8": "79.0M", "DI16x16": "83.7M"}
 FAMILY = Family(
     "cosmos",
     f"{__name__}:Cosmos",
@@ -37,7 +40,7 @@ FAMILY = Family(
             codebook_sizes=(64000,) if k == "DI" else (),
             tokens=(grid_tokens(f),) if k == "DI" else (),
             latent_channels=None if k == "DI" else 16,
-            params="?",
+            params=_PARAMS[f"{k}{f}x{f}"],
         )
         for k in ("CI", "DI")
         for f in (8, 16)
@@ -45,19 +48,25 @@ FAMILY = Family(
     "DI16x16",
     repo="NVIDIA/Cosmos-Tokenizer",
     packages=("loguru", "einops", "mediapy", "numpy"),
+    checked_commit="3584ae752ce8ebdbe06a420bf60d7513c0e878cc",
 )
 
 
 class Cosmos(CloneTokenizer):
-    """``cosmos:variant=CI8x8|CI16x16|DI8x8|DI16x16,source=CLONE[,ckpt=DIR]``."""
+    """``cosmos:variant=CI8x8|CI16x16|DI8x8|DI16x16,source=CLONE[,ckpt=DIR,dtype=traced|bf16|fp16|fp32]``."""
 
     family_name = "cosmos"
-    # The TorchScript files bake in bf16 (the FSQ quantiser casts its codes to bfloat16), so
-    # the models run in bf16 whatever the runner's precision; dtype= overrides.
-    extra_options = {"dtype": "bf16"}
+    # The TorchScript files bake in the dtype they were traced in (the FSQ quantiser casts its codes
+    # to it; NVIDIA's files are bf16), so by default the model runs in that dtype, read from the
+    # encoder's weights, whatever the runner's precision; dtype= overrides. Both are recorded.
+    extra_options = {"dtype": "traced"}
+    _run_dtype: str | None = None
+    _traced: str | None = None
 
     def load(self, device: str = "cpu", dtype: str = "fp32") -> None:
-        super().load(device, str(self.opts["dtype"]))
+        given = str(self.opts["dtype"])
+        # before the build the traced dtype is unknown: bf16 (upstream's default) until it is read
+        super().load(device, self._run_dtype or (given if given != "traced" else "bf16"))
 
     def _files(self) -> list[Path]:
         ckpt = self.opts["ckpt"]
@@ -77,9 +86,23 @@ class Cosmos(CloneTokenizer):
     def _build_from(self, tree: SourceTree) -> Built:
         lib = tree.import_module("cosmos_tokenizer.image_lib")
         enc, dec = self._files()
-        dtype = DTYPES.get(str(self._dtype).replace("torch.", ""), "float32")
-        model = lib.ImageTokenizer(checkpoint_enc=str(enc), checkpoint_dec=str(dec), device=self._device, dtype=dtype)
+        self._traced = traced_dtype(enc)
+        given = str(self.opts["dtype"])
+        if given == "traced":
+            # a file with no float weights says nothing: upstream's default, bf16
+            self._run_dtype = self._traced or "bf16"
+        else:
+            self._run_dtype = given  # a known name: load() has already converted it
+        self._dtype = torch_dtype(self._run_dtype)
+        model = lib.ImageTokenizer(
+            checkpoint_enc=str(enc), checkpoint_dec=str(dec), device=self._device, dtype=DTYPES[self._run_dtype]
+        )
         return Built(model, [enc, dec], None, source=str(enc.parent))
+
+    def _built_info(self, built: Built) -> dict[str, Any]:
+        info = super()._built_info(built)
+        info["options"].update(dtype=self._run_dtype, traced_dtype=self._traced)
+        return info
 
     def _encode(self, x: Any) -> Encoded:
         out = self._model.encode(x)
@@ -90,3 +113,17 @@ class Cosmos(CloneTokenizer):
 
     def _decode(self, encoded: Encoded) -> Any:
         return self._model.decode(encoded.codes if encoded.codes is not None else encoded.latents)
+
+
+_SHORT = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
+
+
+def traced_dtype(path: Path) -> str | None:
+    """The dtype a TorchScript file's float weights were saved in (``bf16``...), None if it has none."""
+    import torch
+
+    module = torch.jit.load(str(path), map_location="cpu")
+    for t in (*module.parameters(), *module.buffers()):
+        if t.is_floating_point():
+            return _SHORT.get(str(t.dtype).replace("torch.", ""), str(t.dtype))
+    return None

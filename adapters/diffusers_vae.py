@@ -147,7 +147,7 @@ FAMILIES = (
     ),
     _family(
         "taesd",
-        "Tiny AutoEncoder for SD (AutoencoderTiny)",
+        "Tiny AutoEncoder for SD via diffusers AutoencoderTiny (hub route; upstream .pth route: tae)",
         "MIT",
         {
             "sd": _vae("madebyollin/taesd", 4, arch=_TINY, params="2.4M"),
@@ -159,7 +159,7 @@ FAMILIES = (
     ),
     _family(
         "taesdxl",
-        "Tiny AutoEncoder for SDXL (AutoencoderTiny)",
+        "Tiny AutoEncoder for SDXL via diffusers AutoencoderTiny (hub route; upstream .pth route: tae)",
         "MIT",
         {"sdxl": _vae("madebyollin/taesdxl", 4, arch=_TINY, params="2.4M")},
         "sdxl",

@@ -45,6 +45,7 @@ FAMILY = Family(
     "BL",
     repo="SilentView/GigaTok",
     packages=("einops", "yaml", "timm", "torchvision"),
+    checked_commit="182920c52b2a9675efec5d787fc35278e84f4889",
 )
 
 

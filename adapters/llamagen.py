@@ -47,6 +47,7 @@ FAMILY = Family(
     "VQ-16",
     repo="FoundationVision/LlamaGen",
     packages=(),
+    checked_commit="ce98ec41803a74a90ce68c40ababa9eaeffeb4ec",
 )
 
 

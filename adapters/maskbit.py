@@ -53,7 +53,8 @@ FAMILY = Family(
     },
     "maskbit-14bit",
     repo="markweberdev/maskbit",
-    packages=("omegaconf", "einops"),
+    packages=("omegaconf", "einops", "torchvision"),  # torchvision: modeling/modules (LPIPS) at import
+    checked_commit="5ea3d733c62625eaf86dab8364bdb7e6e71def99",
 )
 
 

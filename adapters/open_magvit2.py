@@ -5,7 +5,9 @@ Built as ``reconstruct_image.py`` does: the class named by the yaml's ``model.cl
 non-strictly, as upstream), then evaluated with the EMA weights when the config keeps them
 (``use_ema``), as upstream's ``ema_scope`` does. The training loss in ``lossconfig`` is
 replaced by an identity module: it only builds LPIPS/discriminators and would download VGG.
-Codes are ``[B,h,w]`` grids (LFQ indices are the sign bits of the 18-d latent).
+Codes are ``[B,h,w]`` grids (LFQ indices are the sign bits of the 18-d latent). Importing the
+model module runs upstream ``main.py``, which sets torch's float32 matmul precision and cuDNN
+flags for the whole process: they are restored right after the import.
 """
 
 from __future__ import annotations
@@ -14,24 +16,28 @@ from typing import Any
 
 from tokbench.adapters._clone import Built, CloneTokenizer, load_weights
 
-from tokbench.families.catalog import Family, Variant, Weights
+from tokbench.families.catalog import Family, Variant, Weights, grid_tokens
 from tokbench.families.source import SourceTree
-from tokbench.families.tensors import reshape_codes
+from tokbench.families.tensors import reshape_codes, torch_globals_kept
 from tokbench.families.weights import select_state_dict
 from tokbench.tokenizer import Encoded
 
 
-def _om2(name: str, repo: str, file: str, config: str, k: int, params: str) -> Variant:
+def _om2(name: str, repo: str, file: str, config: str, k: int, params: str, ds: int = 16) -> Variant:
     return Variant(
         name,
         Weights(f"TencentARC/Open-MAGVIT2-Tokenizer-{repo}", file),
         native_size=None,
+        size_multiple=ds,
+        downsample=ds,
         codebook_sizes=(k,),
-        tokens=(256,),
+        tokens=(grid_tokens(ds),),
         config="configs/Open-MAGVIT2/gpu/" + config,
         params=params,
     )
 
+
+_CHECKED = "b9a17eac8e2c0779c12a5429b0bfd6c502788484"
 
 # one adapter class, two families of the same repository
 FAMILIES = (
@@ -48,8 +54,9 @@ FAMILIES = (
             "256-L": _om2(
                 "256-L", "256-resolution", "imagenet_256_L.ckpt", "imagenet_lfqgan_256_L.yaml", 262144, "116M"
             ),
+            # ch_mult [1,2,2,4]: three downsamplings, so 8 (1024 tokens at 256 px)
             "128-L": _om2(
-                "128-L", "128-resolution", "imagenet_128_L.ckpt", "imagenet_lfqgan_128_L.yaml", 262144, "116M"
+                "128-L", "128-resolution", "imagenet_128_L.ckpt", "imagenet_lfqgan_128_L.yaml", 262144, "116M", ds=8
             ),
             "pretrain-16384": _om2(
                 "pretrain-16384",
@@ -57,7 +64,7 @@ FAMILIES = (
                 "pretrain256_16384.ckpt",
                 "pretrain_lfqgan_256_16384.yaml",
                 16384,
-                "100M",
+                "115.1M",
             ),
             "pretrain-262144": _om2(
                 "pretrain-262144",
@@ -65,12 +72,13 @@ FAMILIES = (
                 "pretrain256_262144.ckpt",
                 "pretrain_lfqgan_256_262144.yaml",
                 262144,
-                "100M",
+                "115.1M",
             ),
         },
         "256-L",
         repo="TencentARC/SEED-Voken",
         packages=("lightning", "einops"),
+        checked_commit=_CHECKED,
     ),
     Family(
         "ibq",
@@ -89,13 +97,14 @@ FAMILIES = (
                 codebook_sizes=(k,),
                 tokens=(256,),
                 config=f"configs/IBQ/gpu/imagenet_ibqgan_{k}.yaml",
-                params="?",
+                params=p,
             )
-            for k in (1024, 8192, 16384, 262144)
+            for k, p in ((1024, "107.0M"), (8192, "108.9M"), (16384, "111.0M"), (262144, "173.9M"))
         },
         "16384",
         repo="TencentARC/SEED-Voken",
         packages=("lightning", "pytorch_lightning", "einops"),
+        checked_commit=_CHECKED,
     ),
 )
 
@@ -111,11 +120,11 @@ class OpenMAGVIT2(CloneTokenizer):
         with open(self.config_path(tree)) as f:
             config = yaml.safe_load(f)["model"]
         module_name, _, cls_name = str(config["class_path"]).rpartition(".")
-        cls = getattr(tree.import_module(module_name), cls_name)
         init = dict(config["init_args"])
         init["lossconfig"] = {"target": "torch.nn.Identity"}
         init.pop("ckpt_path", None)
-        model = cls(**init)
+        with torch_globals_kept():  # importing the model module runs main.py's torch settings
+            model = getattr(tree.import_module(module_name), cls_name)(**init)
         path = self.weights_path()
         state, key = select_state_dict(self.checkpoint(path), keys=("state_dict",), key=self.opts["key"])
         load_weights(self.info.name, model, state, path, ignore_missing=("loss.", "model_ema."))

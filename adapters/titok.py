@@ -39,6 +39,18 @@ _VARIANTS.update(
         for n, t in (("ll32", 32), ("bl64", 64), ("bl128", 128))
     }
 )
+# parameters of each variant, counted on the model built from configs/infer/TiTok/*.yaml
+_PARAMS = {
+    "l32": "641.1M",
+    "b64": "204.8M",
+    "s128": "83.7M",
+    "bl64_vq8k": "390.0M",
+    "bl128_vq8k": "390.2M",
+    "sl256_vq8k": "330.3M",
+    "ll32_vae_c16": "606.9M",
+    "bl64_vae_c16": "389.4M",
+    "bl128_vae_c16": "389.6M",
+}
 FAMILY = Family(
     "titok",
     f"{__name__}:TiTok",
@@ -56,7 +68,7 @@ FAMILY = Family(
             tokens=(t,) if k else (),
             latent_channels=None if k else 16,
             downsample=None,
-            params="?",
+            params=_PARAMS[n],
             config=f"configs/infer/TiTok/titok_{n}.yaml",
             extra={"mode": m},
         )
@@ -65,6 +77,7 @@ FAMILY = Family(
     "l32",
     repo="bytedance/1d-tokenizer",
     packages=("einops", "omegaconf", "huggingface_hub", "accelerate", "torchvision", "requests"),
+    checked_commit="942a96fbdd873780179d1b78d5462911528bf8c8",
 )
 
 

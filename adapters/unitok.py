@@ -31,12 +31,17 @@ FAMILY = Family(
             Weights("FoundationVision/unitok_tokenizer", "unitok_tokenizer.pth"),
             codebook_sizes=(4096,) * 8,
             tokens=(256,) * 8,
-            params="?",
+            params="820M",  # with the CLIP text tower the checkpoint carries
         )
     },
     "large",
     repo="FoundationVision/UniTok",
     packages=("timm", "tap", "pytz", "ftfy", "regex"),
+    # timm 1.0.13 - 1.0.31 raise TypeErrors in models/unitok.py's timm.create_model call
+    requirements=("timm<=1.0.12",),
+    # open_clip/tokenizer.py opens its BPE vocabulary when models/unitok.py imports open_clip
+    clone_files=("open_clip/bpe_simple_vocab_16e6.txt.gz",),
+    checked_commit="bb8012e8e8d7be66928bedd80506c56a55ea6305",
 )
 
 

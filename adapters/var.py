@@ -42,6 +42,7 @@ FAMILY = Family(
     "256",
     repo="FoundationVision/VAR",
     packages=("huggingface_hub",),
+    checked_commit="78b95394fc5896192e3a003e4b295f8ea743c48f",
 )
 
 

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=results/baselines
 suites=text,face,recon,fid
-run() { tokbench run --model "$1" --suite "$2" --resolution 256 --output-dir "$out" --suite-arg recon:lpips=none; }
+run() { tokbench run --model "$1" --suite "$2" --resolution "${3:-256}" --output-dir "$out" --suite-arg recon:lpips=none; }
 run identity "$suites"
 # codecs at tokenizer-like rates: downscale 4x, then a bit budget per canvas pixel
 run jpeg:bpp=0.1,down=4 "$suites"
@@ -14,4 +14,6 @@ run avif:bpp=0.1,down=4 "$suites"
 run jpeg2000:bpp=0.1,down=4 "$suites"
 run kmeans-vq:p=8,K=256 "$suites,language"
 run kmeans-vq:p=8,K=1024 "$suites,language"
+# the first learned tokenizer: TAEF2's real weights (madebyollin/taesd files, kept beside the project in ../shared)
+run taef2:source=../shared/upstream/taesd "$suites" 256,512
 bash scripts/make_leaderboard.sh

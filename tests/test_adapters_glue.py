@@ -3,15 +3,19 @@
 Each stand-in exposes the upstream module paths and call signatures the adapter uses (e.g.
 GigaTok's ``utils/model_init.py`` ``load_model_from_config`` / ``custom_load``), backed by a
 tiny pool-and-nearest-code model, so import-from-source, config -> model, state-dict key
-selection, code layouts, bits and range conversion are exercised offline.
+selection, code layouts, bits and range conversion are exercised offline. Each stand-in's
+``.git/HEAD`` is the upstream commit whose API it mirrors: the commit its family row names as
+``checked_commit`` (tests/test_clone_upstream.py holds them to it).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import math
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -57,6 +61,7 @@ class Core(nn.Module):
 """
 
 GIGATOK = {
+    ".git/HEAD": "182920c52b2a9675efec5d787fc35278e84f4889\n",  # the upstream commit this stand-in mirrors
     "tokenizer/__init__.py": "",
     "tokenizer/tokenizer_image/__init__.py": "",
     "tokenizer/tokenizer_image/vq/__init__.py": "",
@@ -101,6 +106,7 @@ GIGATOK = {
 }
 
 LLAMAGEN = {
+    ".git/HEAD": "ce98ec41803a74a90ce68c40ababa9eaeffeb4ec\n",  # the upstream commit this stand-in mirrors
     "tokenizer/__init__.py": "",
     "tokenizer/tokenizer_image/__init__.py": "",
     "tokenizer/tokenizer_image/vq_model.py": """
@@ -129,6 +135,7 @@ LLAMAGEN = {
 }
 
 VAR = {
+    ".git/HEAD": "78b95394fc5896192e3a003e4b295f8ea743c48f\n",  # the upstream commit this stand-in mirrors
     "models/__init__.py": "from .vqvae import VQVAE\n",
     "models/vqvae.py": """
         import torch
@@ -159,7 +166,8 @@ VAR = {
         """,
 }
 
-UNITOK = {
+UNITOK: dict[str, str | bytes] = {
+    ".git/HEAD": "bb8012e8e8d7be66928bedd80506c56a55ea6305\n",  # the upstream commit this stand-in mirrors
     "utils/__init__.py": "",
     "utils/config.py": """
         class Args:
@@ -170,6 +178,25 @@ UNITOK = {
                 for k, v in d.items():
                     setattr(self, k, v)
         """,
+    "open_clip/__init__.py": "from .tokenizer import SimpleTokenizer\n",
+    "open_clip/model.py": "def _build_text_tower(embed_dim, text_cfg):\n    raise NotImplementedError\n",
+    "open_clip/tokenizer.py": """
+        import gzip
+        import os
+
+
+        def default_bpe():
+            return os.path.join(os.path.dirname(os.path.abspath(__file__)), "bpe_simple_vocab_16e6.txt.gz")
+
+
+        class SimpleTokenizer:
+            def __init__(self, bpe_path=default_bpe()):
+                self.merges = gzip.open(bpe_path).read().decode("utf-8").split("\\n")
+
+
+        _tokenizer = SimpleTokenizer()  # upstream builds it at import
+        """,
+    "open_clip/bpe_simple_vocab_16e6.txt.gz": gzip.compress(b"#version: 0.2\ni n\nt h\n", mtime=0),
     "models/__init__.py": "",
     "models/unitok.py": """
         import torch
@@ -180,6 +207,8 @@ UNITOK = {
         class UniTok(nn.Module):
             def __init__(self, args):
                 super().__init__()
+                from open_clip.model import _build_text_tower  # noqa: F401  (as upstream: opens the BPE file)
+
                 self.k = args.num_codebooks
                 self.cores = nn.ModuleList(Core(args.vocab_size // self.k, 4) for _ in range(self.k))
 
@@ -196,6 +225,7 @@ UNITOK = {
 }
 
 TITOK = {
+    ".git/HEAD": "942a96fbdd873780179d1b78d5462911528bf8c8\n",  # the upstream commit this stand-in mirrors
     "modeling/__init__.py": "",
     "modeling/titok.py": """
         import json
@@ -253,8 +283,16 @@ TITOK = {
 }
 
 OPEN_MAGVIT2 = {
+    ".git/HEAD": "b9a17eac8e2c0779c12a5429b0bfd6c502788484\n",  # the upstream commit this stand-in mirrors
     "main.py": """
         import importlib
+
+        import torch
+
+        # as upstream: process-wide settings at import (the adapter must undo them)
+        torch.set_float32_matmul_precision("high")
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
 
 
         def instantiate_from_config(config):
@@ -302,8 +340,9 @@ OPEN_MAGVIT2 = {
             def __init__(self, ddconfig, lossconfig, n_embed, embed_dim, use_ema=False, **kwargs):
                 super().__init__()
                 self.loss = instantiate_from_config(lossconfig)
-                self.encoder = nn.Sequential(nn.AvgPool2d(16), nn.Conv2d(3, embed_dim, 1))
-                up = nn.Upsample(scale_factor=16)
+                ds = 2 ** (len(ddconfig.get("ch_mult", [1, 1, 2, 2, 4])) - 1)  # num_down = len(ch_mult)-1
+                self.encoder = nn.Sequential(nn.AvgPool2d(ds), nn.Conv2d(3, embed_dim, 1))
+                up = nn.Upsample(scale_factor=ds)
                 self.decoder = nn.Sequential(nn.Conv2d(embed_dim, 3, 1), up, nn.Tanh())
                 self.quantize = LFQ(embed_dim)
                 self.use_ema = use_ema
@@ -328,49 +367,84 @@ OPEN_MAGVIT2 = {
             embed_dim: 6
             use_ema: true
         """,
+    "configs/Open-MAGVIT2/gpu/imagenet_lfqgan_128_L.yaml": """
+        model:
+          class_path: src.Open_MAGVIT2.models.lfqgan.VQModel
+          init_args:
+            ddconfig: {z_channels: 6, ch_mult: [1, 2, 2, 4]}
+            lossconfig: {target: a.module.that.would.download.VGG}
+            n_embed: 64
+            embed_dim: 6
+            use_ema: false
+        """,
 }
 
 
 BSQ_VIT = {
+    ".git/HEAD": "37d212d2b43f1c715c49808dd246ec26f826740f\n",  # the upstream commit this stand-in mirrors
     "transcoder/__init__.py": "",
     "transcoder/models/__init__.py": "",
+    "transcoder/models/quantizer/__init__.py": "",
+    "transcoder/models/quantizer/bsq.py": """
+        import torch
+        import torch.nn as nn
+
+
+        class BinarySphericalQuantizer(nn.Module):
+            def __init__(self, embed_dim, beta, gamma0, gamma, zeta, input_format="bchw", group_size=9,
+                         l2_norm=False, **kwargs):
+                super().__init__()
+                self.embed_dim = embed_dim
+                self.input_format = input_format
+                self.l2_norm = l2_norm
+                self.register_buffer("basis", 2 ** torch.arange(embed_dim - 1, -1, -1))  # int64
+
+            def forward(self, z):
+                one = torch.tensor(1, dtype=z.dtype, device=z.device)
+                zq = z + (torch.where(z > 0, one, -one) - z).detach()
+                indices = self.codes_to_indexes(zq.detach())
+                q_scale = 1.0 / (self.embed_dim ** 0.5) if self.l2_norm else 1.0
+                return zq * q_scale, 0.0, {"indices": indices}
+
+            def codes_to_indexes(self, zhat):
+                # as upstream: the sum runs in zhat's float dtype, then is cast (rounding above 2^24)
+                return ((zhat + 1) / 2 * self.basis).sum(axis=-1).to(torch.int64)
+
+            def indexes_to_codes(self, indices):
+                return torch.remainder(torch.floor_divide(indices.unsqueeze(-1), self.basis), 2) * 2 - 1
+
+            def get_codebook_entry(self, indices):
+                q_scale = 1.0 / (self.embed_dim ** 0.5) if self.l2_norm else 1.0
+                return self.indexes_to_codes(indices) * q_scale  # input_format "blc": [B, L, C]
+        """,
     "transcoder/models/bsqvit.py": """
         import torch
         import torch.nn as nn
+        import torch.nn.functional as F
         from fakecore import Core
-
-
-        class BSQ(nn.Module):
-            def __init__(self, dim):
-                super().__init__()
-                self.register_buffer("basis", 2 ** torch.arange(dim - 1, -1, -1))
-                self.scale = dim ** -0.5
-
-            def forward(self, z):
-                zq = torch.where(z > 0, 1.0, -1.0)
-                idx = ((zq + 1) / 2 * self.basis).sum(-1).long()
-                return zq * self.scale, 0.0, {"indices": idx}
-
-            def get_codebook_entry(self, indices):
-                bits = torch.remainder(torch.floor_divide(indices.unsqueeze(-1), self.basis), 2)
-                return (bits * 2 - 1) * self.scale
+        from transcoder.models.quantizer.bsq import BinarySphericalQuantizer
 
 
         class VITBSQModel(nn.Module):
-            def __init__(self, vitconfig, embed_dim, clamp_range=(0, 1), l2_norm=False, **kwargs):
+            def __init__(self, vitconfig, embed_dim, embed_group_size=9, l2_norm=False, logit_laplace=False,
+                         ckpt_path=None, ignore_keys=[], clamp_range=(0, 1), beta=0.0, post_q_l2_norm=False,
+                         **kwargs):
                 super().__init__()
                 self.core = Core(4, embed_dim, ds=vitconfig["patch_size"])
-                self.quantize = BSQ(embed_dim)
+                self.quantize = BinarySphericalQuantizer(
+                    embed_dim, beta, 1.0, 1.0, 1.0, group_size=embed_group_size, input_format="blc",
+                    l2_norm=post_q_l2_norm,
+                )
+                self.l2_norm = l2_norm
                 self.clamp_range = clamp_range
 
-            def encode(self, x):
-                h = self.core.enc(torch.nn.functional.avg_pool2d(self.core_seen(x), self.core.ds))
-                return self.quantize(h.flatten(2).transpose(1, 2))
-
-            def core_seen(self, x):
+            def encode(self, x, skip_quantize=False):
                 import fakecore
                 fakecore.SEEN.append((float(x.min()), float(x.max())))
-                return x
+                h = self.core.enc(F.avg_pool2d(x, self.core.ds)).flatten(2).transpose(1, 2)  # [B, L, C]
+                if self.l2_norm:
+                    h = F.normalize(h, dim=-1)
+                return self.quantize(h)
 
             def decode(self, quant):
                 b, n, c = quant.shape
@@ -380,15 +454,20 @@ BSQ_VIT = {
             def clamp(self, x):
                 return x.clamp_(*self.clamp_range)
         """,
-    "configs/tokenizer/imagenet_256x256_bsqvit_b18g18_stylegan_f8_fp16.yaml": """
+    **{
+        f"configs/tokenizer/imagenet_256x256_bsqvit_b{b}g{b}_stylegan_f8_fp16.yaml": f"""
         model:
           target: transcoder.models.bsqvit.VITBSQModel
-          params: {embed_dim: 18, l2_norm: true, vitconfig: {image_size: 256, patch_size: 8}}
-        data: {zero_mean: true}
-        """,
+          params: {{embed_dim: {b}, embed_group_size: 1, l2_norm: true, post_q_l2_norm: true,
+                   vitconfig: {{image_size: 256, patch_size: 8}}}}
+        data: {{zero_mean: true}}
+        """
+        for b in (18, 36)
+    },
 }
 
 COSMOS = {
+    ".git/HEAD": "3584ae752ce8ebdbe06a420bf60d7513c0e878cc\n",  # the upstream commit this stand-in mirrors
     "cosmos_tokenizer/__init__.py": "",
     "cosmos_tokenizer/image_lib.py": """
         import torch
@@ -413,6 +492,7 @@ COSMOS = {
 
 
 MASKBIT = {
+    ".git/HEAD": "5ea3d733c62625eaf86dab8364bdb7e6e71def99\n",  # the upstream commit this stand-in mirrors
     "modeling/__init__.py": "",
     "modeling/conv_vqgan.py": """
         import torch
@@ -440,14 +520,17 @@ MASKBIT = {
 }
 
 
-def write_clone(root: Path, files: dict[str, str]) -> Path:
-    """Write a stand-in clone (plus the shared tiny core) under ``root``."""
+def write_clone(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Write a stand-in clone (plus the shared tiny core) under ``root``; bytes are written as they are."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "fakecore.py").write_text(CORE)
     for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(textwrap.dedent(text).lstrip())
     return root
 
 
@@ -627,7 +710,10 @@ def test_glue_var_multi_scale_codes(tmp_path: Path) -> None:
     assert adapter.decode(enc).shape == (2, 3, 256, 256)
 
 
-def test_glue_unitok_multi_codebook(tmp_path: Path) -> None:
+def test_glue_unitok_multi_codebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tokbench.families.upstream as upstream
+
+    monkeypatch.setattr(upstream, "installed_version", lambda dist: "1.0.12")  # timm, within UniTok's bound
     clone = write_clone(tmp_path / "UniTok", UNITOK)
     tree = SourceTree.get(clone)
     args = tree.import_module("utils.config").Args()

@@ -81,6 +81,10 @@ def build(config: RunConfig, caches: Caches, calls: CallStats) -> RunContext:
     for name in config.suites:
         resolve_suite(name)  # fail on a typo (or a missing suite file) before any work
     adapter = build_model(spec)  # checked against the Tokenizer contract by the registry
+    # Options that only say where files are (their content is recorded as weights_sha256, which is in the
+    # model key) stay out of the model's id, so a result's name does not depend on the machine's paths.
+    where = set(getattr(adapter, "location_options", ()))
+    spec = ModelSpec(spec.name, {k: v for k, v in spec.options.items() if k not in where}, spec.path_target)
     for resolution in config.resolutions:
         adapter.info.canvas_size(resolution)  # refuse an impossible resolution before any work
     dataset = resolve_dataset(config.dataset, config.images, config.data_root, config.offline, config.allow_partial)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import textwrap
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +220,10 @@ def doctor(model_spec_text: str, size: int | None = None, device: str = "cpu", e
     try:
         spec = parse_model_spec(model_spec_text)
         if not spec.path_target:
-            MODELS.entry(spec.name)
+            # an alias of a family's variant (``taef2`` = ``tae:variant=taef2``) is checked as that family
+            defaults = MODELS.entry(spec.name).defaults
+            if defaults.get("family_name"):
+                spec = replace(spec, name=defaults["family_name"], options={**defaults, **spec.options})
     except (UnknownName, ValueError) as e:
         checks.append(Check("model name", False, str(e), "tokbench models  # lists every model and variant"))
         return _done(checks, echo)
@@ -240,7 +243,7 @@ def doctor(model_spec_text: str, size: int | None = None, device: str = "cpu", e
             checks.append(Check("variant", False, str(e), f"pick one of: {', '.join(fam.variants)}"))
             return _done(checks, echo)
         checks.append(Check("variant", True, f"{variant.name} ({_geometry(fam, variant)})"))
-        for check in _package_checks(fam):
+        for check in [*_package_checks(fam), *_requirement_checks(fam)]:
             checks.append(check)
             ready &= check.ok
         if fam.source == "clone":
@@ -276,15 +279,40 @@ def _package_checks(fam: Family) -> list[Check]:
         ok = importlib.util.find_spec(module) is not None
         fix = ""
         if not ok:
-            fix = f"pip install 'tokbench[{extra}]'" if module == extra else f"pip install {pip_name(module)}"
+            bounded = [r for r in fam.requirements if _requirement_name(r) == pip_name(module)]
+            target = f"'{bounded[0]}'" if bounded else pip_name(module)  # timm<=1.0.12, not the newest
+            fix = f"pip install 'tokbench[{extra}]'" if module == extra else f"pip install {target}"
             if fam.source == "clone" and module != "torch":
                 fix += f"  (or: pip install -r <clone of {fam.repo}>/requirements.txt)"
         out.append(Check(f"package {module}", ok, "importable" if ok else f"{module} is not installed", fix))
     return out
 
 
+def _requirement_name(requirement: str) -> str:
+    from packaging.requirements import Requirement
+
+    return Requirement(requirement).name
+
+
+def _requirement_checks(fam: Family) -> list[Check]:
+    """Version bounds of the upstream code (e.g. UniTok's timm<=1.0.12)."""
+    from tokbench.families.upstream import unmet_requirements
+
+    unmet = {u.requirement: u for u in unmet_requirements(fam)}
+    return [
+        Check(
+            f"requirement {r}",
+            r not in unmet,
+            unmet[r].message if r in unmet else "met",
+            unmet[r].fix if r in unmet else "",
+        )
+        for r in fam.requirements
+    ]
+
+
 def _clone_check(fam: Family, v: Variant, options: dict[str, Any]) -> list[Check]:
     from tokbench.families.source import resolve_source
+    from tokbench.families.upstream import clone_commit, missing_clone_files
 
     clone = f"git clone https://github.com/{fam.repo} PATH"
     use = f"--model {fam.name}:variant={v.name},source=PATH  (or export {fam.env}=PATH)"
@@ -292,7 +320,20 @@ def _clone_check(fam: Family, v: Variant, options: dict[str, Any]) -> list[Check
         root = resolve_source(fam, options.get("source"))
     except WeightsUnavailable as e:
         return [Check("clone", False, str(e).split(". Fix:")[0], f"{clone}; then {use}")]
-    checks = [Check("clone", True, f"{fam.repo} at {root}")]
+    commit = clone_commit(root)
+    checked = fam.checked_commit or "none recorded"
+    at = f"commit {commit}" if commit else "commit unknown (not a git clone)"
+    # a different commit is not an error: it is named so a failure further on can be traced to it
+    checks = [Check("clone", True, f"{fam.repo} at {root}, {at}; tokbench's adapter was checked against {checked}")]
+    for path in missing_clone_files(fam, root):
+        checks.append(
+            Check(
+                f"clone file {path.relative_to(root)}",
+                False,
+                f"{path} not found (the upstream code opens it on import)",
+                f"use a full clone: {clone}",
+            )
+        )
     if options.get("config") or _uses_clone_config(fam, v, options):
         path = Path(str(options["config"])).expanduser() if options.get("config") else root / str(v.config)
         ok = path.is_file()
@@ -323,6 +364,13 @@ def _weights_check(fam: Family, v: Variant, options: dict[str, Any]) -> Check:
     if options.get("config") is not None and fam.source.startswith("pypi:"):
         return Check("weights", True, "config= given: random weights (no download)")
     ckpt = options.get("ckpt") or options.get("path")
+    if fam.source == "clone" and not v.weights.repo and v.weights.include:
+        # weights that live in the clone itself (madebyollin/taesd's .pth files)
+        clone = _clone_dir(fam, options.get("source"))
+        missing = [f for f in v.weights.include if clone is None or not (clone / f).is_file()]
+        if not missing:
+            return Check("weights", True, f"{', '.join(v.weights.include)} in {clone}")
+        return Check("weights", False, f"{', '.join(missing)} not found", v.weights.manual or "")
     if weights_present(fam, v, ckpt):
         where = ckpt or (v.weights.describe() if v.weights.repo else v.weights.filename)
         return Check("weights", True, f"{where} present")

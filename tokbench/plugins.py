@@ -32,6 +32,16 @@ MODELS: tuple[Plugin, ...] = (
         for codec in ("jpeg", "webp", "avif", "jpeg2000")
     ),
     Plugin("kmeans-vq", f"{_A}.kmeans_vq:KMeansVQ", "patch k-means VQ tokenizer (p=, K=), trained offline"),
+    # the upstream-file route's variants that diffusers' AutoencoderTiny has no name for (or cannot build)
+    *(
+        Plugin(
+            name,
+            f"{_A}.taesd:TinyAutoencoder",
+            f"alias of tae:variant={name} (upstream .pth files; source=CLONE of madebyollin/taesd)",
+            {"family_name": "tae", "variant": name},
+        )
+        for name in ("taef2", "taef1", "taesd3", "taesana")
+    ),
 )
 
 SUITES: tuple[Plugin, ...] = (
@@ -75,6 +85,7 @@ FAMILY_MODULES: tuple[str, ...] = tuple(
     f"{_A}.{m}"
     for m in (
         "diffusers_vae",
+        "taesd",
         "transformers_vq",
         "gigatok",
         "llamagen",

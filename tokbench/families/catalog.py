@@ -93,6 +93,10 @@ class Family:
     repo: str | None = None  # GitHub owner/name of the upstream code
     packages: tuple[str, ...] = ()  # importable modules the code needs
     noncommercial: bool = False
+    # version bounds the upstream code needs, as pip specifiers ("timm<=1.0.12"); doctor checks them
+    requirements: tuple[str, ...] = ()
+    clone_files: tuple[str, ...] = ()  # files the clone must hold besides code (e.g. a vocab read at import)
+    checked_commit: str | None = None  # the upstream commit the adapter was last checked against
 
     def __post_init__(self) -> None:
         # a variant is named by its key in the family's table
