@@ -4,7 +4,8 @@
 
 1. harness overhead: wall time of a ``text,face,recon`` run on the samples vs the unavoidable model work
    done in isolation on the same images (tokenizer encode+decode, OCR of the crops, face chips + embeddings,
-   model loading); target <= 1.15x on CPU;
+   model loading); target <= 1.15x on CPU; ``overhead-taef2`` does the same with a real network (TAEF2's
+   weights from ../shared/upstream/taesd) as the tokenizer;
 2. reconstruct once: tokenizer calls of a second suite on the same model, and reference (original) FID
    features recomputed by a second model;
 3. memory: peak RSS of ``text,face`` on the samples (target <= 2 GB) and on a 4x larger copy (target flat
@@ -13,7 +14,9 @@
 5. 2 torchrun ranks vs 1 on CPU;
 6. one large image: peak RSS of ``recon,text`` on one 25-megapixel PNG (5000 x 5000, 20 text boxes and one box
    over the whole image), target <= 2 GB; beside it the same run on a 1-megapixel image, so the ratio shows
-   what the large image itself costs.
+   what the large image itself costs;
+7. ``rd``: the full codec curve of ``tokbench rd`` on the samples (recon; 4 codecs x 4 rates x 2 down factors)
+   for one model, then a second model against the cached curve (codec encodes counted).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from pathlib import Path
 import numpy as np
 
 MODEL = "jpeg:quality=30"
+# a real network as the tokenizer: TAEF2's weights, kept beside the project (see ../shared/upstream/taesd)
+TAEF2 = f"taef2:source={Path(__file__).resolve().parents[2] / 'shared' / 'upstream' / 'taesd'}"
 
 
 def _fresh(tmp: Path, name: str) -> dict[str, str]:
@@ -41,7 +46,7 @@ def _fresh(tmp: Path, name: str) -> dict[str, str]:
 OVERHEAD_REPEATS = 3
 
 
-def overhead(tmp: Path) -> dict[str, object]:
+def overhead(tmp: Path, model: str = MODEL) -> dict[str, object]:
     """Harness wall time vs isolated model work, on the samples at 256: medians of alternating repeats."""
     from tokbench.data.dataset import samples_dataset
 
@@ -53,7 +58,7 @@ def overhead(tmp: Path) -> dict[str, object]:
 
     runs = []
     for k in range(OVERHEAD_REPEATS):  # alternating, so a drift in machine speed hits both sides
-        runs.append({**_harness_once(tmp, k), **_isolated_once()})
+        runs.append({**_harness_once(tmp, k, model), **_isolated_once(model)})
     med = {key: float(np.median([r[key] for r in runs])) for key in runs[0]}
     harness, alone, recon = med["harness_s"], med["isolated_model_work_s"], med["recon_metrics_s"]
     return {
@@ -65,12 +70,12 @@ def overhead(tmp: Path) -> dict[str, object]:
     }
 
 
-def _harness_once(tmp: Path, k: int) -> dict[str, float]:
+def _harness_once(tmp: Path, k: int, model: str) -> dict[str, float]:
     """One ``tokbench run`` of text,face,recon on the samples with fresh caches: wall and suite times."""
     from tokbench.runner import RunConfig, run
 
     config = RunConfig(
-        model=MODEL,
+        model=model,
         suites=["text", "face", "recon"],
         dataset="samples",
         **_fresh(tmp, f"overhead{k}"),
@@ -83,7 +88,7 @@ def _harness_once(tmp: Path, k: int) -> dict[str, float]:
     return {"harness_s": harness, **parts}
 
 
-def _isolated_once() -> dict[str, float]:
+def _isolated_once(model: str) -> dict[str, float]:
     """The same model work alone: tokenizer, OCR of all crops in one call, face embeddings, recon arithmetic."""
     import torch
 
@@ -99,7 +104,8 @@ def _isolated_once() -> dict[str, float]:
     ds = samples_dataset()
     images = [load_rgb(s.path).pixels for s in ds.samples]
     t = time.perf_counter()
-    adapter = build_model(parse_model_spec(MODEL))
+    adapter = build_model(parse_model_spec(model))
+    adapter.load("cpu", "fp32")
     ocr = build_ocr("easyocr")
     ocr.setup("cpu")
     face = build_face("dlib")
@@ -387,6 +393,22 @@ def ranks(tmp: Path) -> dict[str, float]:
     return {"one_rank_s": one, "two_ranks_s": two, "speedup": one / two}
 
 
+def intervals(tmp: Path) -> dict[str, float]:
+    """What the 95 % intervals add to a ``text,face,recon`` run on the samples: the time the runner spent
+    making them (``timings.intervals_s`` of each result: bootstrap, Wilson, scipy's import) against the
+    run's wall time."""
+    fresh = _fresh(tmp, "intervals")
+    args = ["run", "--model", MODEL, "--suite", "text,face,recon", "--suite-arg", "recon:lpips=none"]
+    wall, _ = _cli([*args, "--output-dir", fresh["output_dir"], "--cache-dir", fresh["cache_dir"]])
+    results = [json.loads(f.read_text()) for f in Path(fresh["output_dir"]).rglob("*-256.json")]
+    spent = {r["suite"]["name"]: r["timings"]["intervals_s"] for r in results}
+    return {
+        "run_wall_s": wall,
+        **{f"{k}_intervals_s": v for k, v in spent.items()},
+        "share": sum(spent.values()) / wall,
+    }
+
+
 def _big_image(folder: Path, side: int) -> Path:
     """A flat PNG of ``side`` x ``side`` (a few dozen KB: it passes any byte-size guard) with text boxes."""
     from PIL import Image, ImageDraw
@@ -439,7 +461,7 @@ def big_image(tmp: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller growth series")
-    parser.add_argument("--only", default="overhead,once,memory,ranks,bigimage")
+    parser.add_argument("--only", default="overhead,overhead-taef2,once,memory,ranks,bigimage,intervals,rd")
     parser.add_argument("--result-file", help=argparse.SUPPRESS)  # where a one-step child writes its figures
     args = parser.parse_args()
     names = args.only.split(",")
@@ -478,14 +500,57 @@ def main() -> None:
     )
 
 
+def rd_curve(tmp: Path) -> dict[str, object]:
+    """``tokbench rd`` on the samples (recon): the full codec curve for one model, then a second model
+    against the cached curve; codec encodes and wall times of both."""
+    from tokbench.rd.runner import RdConfig, RdStats, run_rd
+    from tokbench.runner import RunConfig
+
+    def once(model: str) -> tuple[float, RdStats]:
+        base = RunConfig(
+            model=model,
+            suites=["recon"],
+            dataset="samples",
+            suite_options={"recon": {"lpips": "none"}},
+            **_fresh(tmp, "rd"),
+        )
+        config = RdConfig(
+            base=base,
+            models=[model],
+            codecs=["jpeg", "webp", "avif", "jpeg2000"],
+            grid=[0.03, 0.1, 0.3, 1.0],
+            downs=[1, 4],
+            rd_file=str(tmp / "rd" / f"{model.replace(':', '_')}.rd.json"),
+        )
+        t0 = time.perf_counter()
+        outcome = run_rd(config)
+        return time.perf_counter() - t0, outcome.stats
+
+    first_s, first = once("kmeans-vq:p=8,K=256")
+    second_s, second = once("kmeans-vq:p=8,K=1024")
+    return {
+        "codec_points": 4 * 4 * 2,
+        "first_run_s": first_s,
+        "first_codec_encodes": first.codec_encodes,
+        "first_points_run": first.codec_points_run,
+        "second_run_s": second_s,
+        "second_codec_encodes": second.codec_encodes,
+        "second_points_cached": second.codec_points_cached,
+        "second_over_first": second_s / first_s,
+    }
+
+
 def run_step(name: str, quick: bool, result_file: str | None) -> object:
     """One benchmark step in this process, in a temporary folder of its own."""
     steps = {
         "overhead": overhead,
+        "overhead-taef2": lambda t: overhead(t, TAEF2),
+        "rd": rd_curve,
         "once": reconstruct_once,
         "memory": lambda t: memory_and_growth(t, quick),
         "ranks": ranks,
         "bigimage": big_image,
+        "intervals": intervals,
     }
     tmp = Path(tempfile.mkdtemp(prefix="tokbench-bench-"))
     os.environ.setdefault("TOKBENCH_HOME", str(tmp / "home"))

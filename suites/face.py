@@ -28,6 +28,7 @@ from tokbench.errors import ConfigError
 from tokbench.metric_spec import HIGHER, MetricSpec, bucketed
 from tokbench.metrics.buckets import bucket_of, edges_for, per_dataset, summarize
 from tokbench.metrics.face_align import BadKeypoints
+from tokbench.stats.estimand import Estimand, bucketed_estimands
 from tokbench.suite import BackendSuite, Item
 
 _DEFAULTS: dict[str, Any] = {"face": "dlib", "batch_size": 32, "edges": None, "on": "restored"}
@@ -54,6 +55,10 @@ class FaceSuite(BackendSuite):
     def metric_specs(self) -> list[MetricSpec]:
         """F-Sim (cosine), Mean and by scale; L2 and the same-identity rate are listed, not gated."""
         return bucketed("f_sim", "F-Sim", HIGHER, 2, "0.005", "0.01", group="face")
+
+    def estimands(self) -> dict[str, Estimand]:
+        fields = {"f_sim": "f_sim", "l2": "l2", "same_identity_rate": "same_identity"}
+        return bucketed_estimands(fields, 1.0)
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         out: list[list[dict[str, Any]]] = [[] for _ in items]

@@ -8,6 +8,14 @@ the original and of the reconstruction, either the restored one at the original 
 of the same run. FID in float64; KID = unbiased polynomial-kernel MMD^2 over seeded subsets. The
 Inception Score is not offered (no logits offline).
 
+Named, recorded options make an rFID say which of the papers' recipes it is (``docs/fid.md``):
+``variant`` (``torch-fidelity`` | ``adm`` | ``clean-fid`` | ``pytorch-fid``: resize to 299 and input
+scaling, :mod:`tokbench.metrics.fid_variants`), ``preprocess`` (``protocol``: whatever the run's protocol
+made; or ``adm`` | ``torchvision`` | ``letterbox``: every canvas is checked to be exactly that crop of its
+original, :mod:`tokbench.metrics.fid_preprocess`), ``reference`` (a statistics file instead of the originals,
+sha256 recorded, :mod:`tokbench.metrics.fid_reference`), ``export`` (write the originals' statistics as a
+pytorch-fid / clean-fid ``.npz``) and ``preset`` (``imagenet256-adm``: the LlamaGen / GigaTok protocol).
+
 The originals' features do not depend on the model, so they are cached by content (Inception
 hash, ``where``, pixels) and a second model costs one feature pass (its reconstructions); the
 reference statistics (mu, sigma) of a whole set are cached under the hash of its feature keys.
@@ -15,6 +23,7 @@ reference statistics (mu, sigma) of a whole set are cached under the hash of its
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +31,8 @@ import numpy as np
 from tokbench.cache import atomic_write_bytes, content_key, pack_arrays, unpack_arrays
 from tokbench.errors import ConfigError
 from tokbench.metric_spec import LOWER, MetricSpec
+from tokbench.metrics.fid_preprocess import PREPROCESS, RECIPES
+from tokbench.metrics.fid_variants import variant
 from tokbench.suite import Item, Suite
 
 _DEFAULTS: dict[str, Any] = {
@@ -32,7 +43,50 @@ _DEFAULTS: dict[str, Any] = {
     "kid_seed": 0,
     "weights": None,
     "extractor": "inception-v3-compat-2048",
+    "variant": "torch-fidelity",
+    "preprocess": "protocol",
+    "reference": None,
+    "export": None,
+    "preset": None,
 }
+# options that only change how aggregate reads the features: not part of the records' cache key
+_AGGREGATE_ONLY = ("reference", "export")
+OWN_REFERENCE = "originals of this run"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A usual paper protocol: the suite options it fixes and what the run should be (checked where the suite
+    can see it: resolution, N; the protocol by the canvas check)."""
+
+    options: dict[str, str]
+    resolution: int
+    n: int
+    command: str
+
+
+PRESETS = {
+    "imagenet256-adm": Preset(
+        {"where": "canvas", "preprocess": "adm", "variant": "adm"},
+        256,
+        50000,
+        "tokbench run --model M --suite fid --dataset imagenet-val --resolution 256 --protocol adm-crop "
+        "--suite-arg fid:preset=imagenet256-adm",
+    ),
+}
+
+
+def _apply_preset(merged: dict[str, Any], given: dict[str, Any]) -> None:
+    """Set the preset's options in ``merged``; an option given explicitly with another value is an error."""
+    name = merged["preset"]
+    if name is None:
+        return
+    if name not in PRESETS:
+        raise ConfigError(f"fid: unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    for key, value in PRESETS[name].options.items():
+        if key in given and given[key] != value:
+            raise ConfigError(f"fid: preset {name} sets {key}={value}, but {key}={given[key]!r} was given")
+        merged[key] = value
 
 
 class FidSuite(Suite):
@@ -41,6 +95,14 @@ class FidSuite(Suite):
 
     def __init__(self, **options: Any) -> None:
         merged = self.merge_options(_DEFAULTS, options)
+        _apply_preset(merged, options)
+        variant(merged["variant"])  # a ConfigError naming the variants
+        if merged["preprocess"] != "protocol" and merged["preprocess"] not in PREPROCESS:
+            raise ConfigError(
+                f"fid: preprocess must be protocol, {', '.join(PREPROCESS)}; got {merged['preprocess']!r}"
+            )
+        if merged["preprocess"] in ("adm", "torchvision") and merged["where"] != "canvas":
+            raise ConfigError(f"fid: preprocess={merged['preprocess']} scores S x S crops: it needs where=canvas")
         if merged["where"] not in ("restored", "canvas"):
             raise ConfigError(f"fid: where must be 'restored' or 'canvas', got {merged['where']!r}")
         if merged["extractor"] != _DEFAULTS["extractor"]:
@@ -51,15 +113,35 @@ class FidSuite(Suite):
         super().__init__(**merged)
         self.model: Any = None
         self.info: dict[str, Any] = {}
+        self.reference: Any = None  # fid_reference.Reference when reference=FILE
 
     def setup(self, device: str) -> None:
-        from tokbench.metrics.inception import load_inception
+        from tokbench.metrics.fid_reference import load_reference
+        from tokbench.metrics.inception import FEATURE_DIM, load_inception
 
+        if self.options["reference"] is not None:  # a bad file fails before any reconstruction
+            self.reference = load_reference(self.options["reference"], FEATURE_DIM)
         self.model, self.info = load_inception(device, self.options["weights"])
 
     def fingerprint(self) -> dict[str, Any]:
         # which Inception weights made the features (torch-fidelity's own or the converted copy)
-        return {**super().fingerprint(), "inception_sha256": self.info.get("sha256")}
+        ident = super().fingerprint()
+        ident["options"] = {k: v for k, v in self.options.items() if k not in _AGGREGATE_ONLY}
+        return {**ident, "inception_sha256": self.info.get("sha256")}
+
+    def _check_preprocess(self, items: list[Item]) -> None:
+        """With a named preprocessing, every canvas must be exactly that crop of its original."""
+        name = self.options["preprocess"]
+        if name == "protocol":
+            return
+        for it in items:
+            expected = PREPROCESS[name](np.ascontiguousarray(it.original), it.canvas.shape[0])
+            if expected.shape != it.canvas.shape or not np.array_equal(expected, it.canvas):
+                protocol = {"adm": "adm-crop", "torchvision": "torchvision-crop", "letterbox": "tokbench-paper"}[name]
+                raise ConfigError(
+                    f"fid: preprocess={name}, but the canvas of image {it.image_id!r} is not the {name} crop of its "
+                    f"original: run with --protocol {protocol}"
+                )
 
     def _pair(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
         if self.options["where"] == "canvas":
@@ -78,8 +160,10 @@ class FidSuite(Suite):
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         if self.model is None:
             raise RuntimeError("fid: setup(device) must run before process()")
-        from tokbench.metrics.inception import features_of_arrays
+        from tokbench.metrics.fid_variants import variant_features
 
+        self._check_preprocess(items)
+        name = self.options["variant"]
         pairs = [(np.ascontiguousarray(a), np.ascontiguousarray(b)) for a, b in map(self._pair, items)]
         bs = int(self.options["batch_size"])
         keys = [self._original_key(a) for a, _ in pairs]
@@ -87,11 +171,11 @@ class FidSuite(Suite):
         orig: list[np.ndarray | None] = [self._cached_feature(k, i, damaged) for i, k in enumerate(keys)]
         todo = [i for i, f in enumerate(orig) if f is None]
         if todo:
-            fresh = features_of_arrays(self.model, [pairs[i][0] for i in todo], bs)
+            fresh = variant_features(self.model, [pairs[i][0] for i in todo], name, bs)
             for i, f in zip(todo, fresh, strict=True):
                 orig[i] = f
                 self._store_feature(keys[i], f)
-        recon = features_of_arrays(self.model, [b for _, b in pairs], bs)
+        recon = variant_features(self.model, [b for _, b in pairs], name, bs)
         computed = set(todo)
         # whether the original's features had to be computed travels with the record, so the count is
         # right after a torchrun merge (each rank computed its own shard) and after a resume
@@ -118,7 +202,8 @@ class FidSuite(Suite):
         import hashlib
 
         digest = hashlib.sha256(pixels.tobytes()).hexdigest()
-        return content_key("fid-original", self.info.get("sha256"), self.options["where"], pixels.shape, digest)
+        recipe = variant(self.options["variant"]).features  # variants with one resize share cached features
+        return content_key("fid-original", self.info.get("sha256"), recipe, self.options["where"], pixels.shape, digest)
 
     def _feature_path(self, key: str) -> Any:
         return self._feature_dir() / key[:2] / f"{key}.npz"
@@ -145,7 +230,7 @@ class FidSuite(Suite):
         atomic_write_bytes(self._feature_path(key), pack_arrays({"feature": np.asarray(feat, dtype=np.float32)}))
 
     def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
-        from tokbench.metrics.fid import bias_warning, fid_from_features, kid
+        from tokbench.metrics.fid import GaussianStats, bias_warning, fid_from_features, frechet_distance, kid
 
         used = [r for r in records if "skip" not in r]
         extra: dict[str, Any] = {
@@ -153,8 +238,9 @@ class FidSuite(Suite):
             "where": self.options["where"],
             "inception_sha256": self.info.get("sha256"),
             "inception_source": self.info.get("source"),
-            "resize": self.info.get("resize"),
-            "reference": "originals of this run",
+            "resize": variant(self.options["variant"]).recipe,
+            "reference": OWN_REFERENCE if self.reference is None else self.reference.describe(),
+            **self._identity(len(used), resolution),
             "kid_kernel": "(x.y/2048 + 1)^3, unbiased MMD^2",
             "kid_std_ddof": 0,
         }
@@ -169,6 +255,13 @@ class FidSuite(Suite):
             "cached": len(used) - computed,
             "damaged_recomputed": sum(bool(r.get("_orig_damaged")) for r in used),
         }
+        if self.options["export"] is not None:
+            extra["export"] = self._export(orig)
+        if self.reference is not None:
+            # KID needs the reference's features; an imported file holds statistics only
+            rfid = frechet_distance(self.reference.stats(), GaussianStats.from_features(recon))
+            extra.update(warning=bias_warning(len(used)), kid_unavailable="reference=FILE holds statistics only")
+            return {"metrics": {"rfid": rfid, "kid_mean": None, "kid_std": None}, "extra": extra}
         if len(used) <= orig.shape[1]:
             rfid = fid_from_features(orig, recon)
         else:
@@ -188,6 +281,42 @@ class FidSuite(Suite):
         )
         return {"metrics": {"rfid": rfid, "kid_mean": k["kid_mean"], "kid_std": k["kid_std"]}, "extra": extra}
 
+    def _identity(self, n: int, resolution: int) -> dict[str, Any]:
+        """What makes this rFID comparable: variant, preprocessing, reference (``identity`` is what the
+        report compares in place of the options' text: the reference file's sha256, not its path), preset."""
+        pre = self.options["preprocess"]
+        ref = OWN_REFERENCE if self.reference is None else f"sha256:{self.reference.sha256}"
+        out: dict[str, Any] = {
+            "variant": self.options["variant"],
+            "preprocess": pre,
+            "preprocess_recipe": RECIPES.get(pre, "the run's protocol (see the result's protocol)"),
+            "identity": {"variant": self.options["variant"], "preprocess": pre, "reference": ref},
+        }
+        if self.options["preset"] is not None:
+            preset = PRESETS[self.options["preset"]]
+            deviations = [
+                f"{what} {got} (preset expects {want})"
+                for what, got, want in (("resolution", resolution, preset.resolution), ("N", n, preset.n))
+                if got != want
+            ]
+            out["preset"] = {"name": self.options["preset"], "command": preset.command, "deviations": deviations}
+        return out
+
+    def _export(self, orig: np.ndarray) -> dict[str, Any]:
+        """Write the originals' statistics (pytorch-fid / clean-fid ``mu``/``sigma`` .npz); their provenance."""
+        from tokbench.metrics.fid import GaussianStats
+        from tokbench.metrics.fid_reference import export_stats
+
+        meta = {
+            "variant": self.options["variant"],
+            "preprocess": self.options["preprocess"],
+            "where": self.options["where"],
+            "inception_sha256": str(self.info.get("sha256")),
+        }
+        path = str(self.options["export"])
+        digest = export_stats(GaussianStats.from_features(orig), path, meta)
+        return {"file": path, "sha256": digest, "format": "mu-sigma .npz (pytorch-fid, clean-fid)", "n": len(orig)}
+
     def _large_fid(self, used: list[dict[str, Any]], orig: np.ndarray, recon: np.ndarray) -> tuple[float, int]:
         """Beyond 2048 images: reference (mu, sigma) cached under the hash of the originals' keys;
         also how many damaged cached statistics were recomputed."""
@@ -197,3 +326,23 @@ class FidSuite(Suite):
         cache = ReferenceStatsCache(self._feature_dir().parent / "fid-reference")
         ref = cache.get_or_compute(key, lambda: [orig])
         return frechet_distance(ref, GaussianStats.from_features(recon)), cache.damaged
+
+    def resampled_intervals(
+        self, records: list[dict[str, Any]], settings: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """rFID and KID intervals by resampling images over the features in the records (no forward pass)."""
+        from tokbench.stats.fid import fid_kid_intervals
+
+        used = [r for r in records if "skip" not in r]
+        if len(used) < 2:
+            return {}, {}
+        if self.options.get("reference"):  # the reference is a statistics file: its images cannot be resampled
+            reason = "the reference is a statistics file, not images of this run: no resampling interval"
+            return {"rfid": reason, "kid_mean": reason}, {}
+        kid_options = {
+            "subsets": int(self.options["kid_subsets"]),
+            "subset_size": int(self.options["kid_subset_size"]),
+            "seed": int(self.options["kid_seed"]),
+        }
+        orig, recon = (np.stack([r[k] for r in used]) for k in ("_feat_orig", "_feat_recon"))
+        return fid_kid_intervals(orig, recon, settings, kid_options)

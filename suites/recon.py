@@ -15,6 +15,10 @@ package ships: where a backbone file is missing its metric is ``None``, ``extra`
 and the folder to put it in, and the rest of the suite still runs. LPIPS runs on whole images, and its
 activations take about 1 KB a pixel (VGG), so images above ``lpips_max_pixels`` (default 1024 x 1024)
 get no LPIPS and are counted in ``extra``; the pixel metrics go in strips of rows and take any size.
+``ssim_compat="llamagen"`` adds ``ssim_llamagen``, SSIM as LlamaGen's and GigaTok's evaluation computes it:
+scikit-image's ``structural_similarity`` defaults (7x7 uniform window, sample covariance) on float32 images
+in [0, 1] with ``data_range=2.0``, which inflates it; ``ssim`` stays the correct one. It holds the whole image
+in memory (use ``where=canvas``, as those papers score their 256 x 256 crops).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import numpy as np
 from tokbench.errors import ConfigError
 from tokbench.metric_spec import HIGHER, LOWER, MetricSpec
 from tokbench.metrics.image import psnr_from_mse, squared_error, ssim, ssim_and_ms_ssim
+from tokbench.stats.estimand import Estimand
+from tokbench.stats.intervals import Interval, IntervalSettings
 from tokbench.suite import Item, Suite
 
 _DEFAULTS: dict[str, Any] = {
@@ -40,7 +46,9 @@ _DEFAULTS: dict[str, Any] = {
     "lpips": "alex,vgg",
     "lpips_random_backbone": False,
     "lpips_max_pixels": 1 << 20,
+    "ssim_compat": None,
 }
+SSIM_COMPAT = ("llamagen",)
 
 
 class ReconSuite(Suite):
@@ -55,6 +63,8 @@ class ReconSuite(Suite):
             raise ConfigError(f"recon: color must be 'rgb' or 'y', got {merged['color']!r}")
         if merged["average"] not in ("per-image", "pooled"):
             raise ConfigError(f"recon: average must be 'per-image' or 'pooled', got {merged['average']!r}")
+        if merged["ssim_compat"] is not None and merged["ssim_compat"] not in SSIM_COMPAT:
+            raise ConfigError(f"recon: ssim_compat must be {', '.join(SSIM_COMPAT)}, got {merged['ssim_compat']!r}")
         super().__init__(**merged)
         self.lpips_nets = [n for n in str(merged["lpips"]).split(",") if n and n != "none"]
         self._lpips: dict[str, Any] = {}
@@ -87,10 +97,28 @@ class ReconSuite(Suite):
         ]
         if self.options["ms_ssim"]:
             specs.append(MetricSpec("ms_ssim", "MS-SSIM", HIGHER, "", 4, "0.002", "recon"))
+        if self.options["ssim_compat"]:
+            specs.append(MetricSpec("ssim_llamagen", "SSIM (LlamaGen, data_range=2)", HIGHER, "", 4, "0.002", "recon"))
         specs += [
             MetricSpec(f"lpips_{net}", f"LPIPS ({net})", LOWER, "", 4, "0.002", "recon") for net in self.lpips_nets
         ]
         return specs
+
+    def estimands(self) -> dict[str, Estimand]:
+        """Means of per-image values; a pooled PSNR is not one (see ``resampled_intervals``)."""
+        names = ["ssim", "ms_ssim", *(f"lpips_{net}" for net in self.lpips_nets)]
+        if self.options["ssim_compat"]:
+            names.append("ssim_llamagen")
+        if self.options["average"] == "per-image":
+            names.insert(0, "psnr")
+        return {name: Estimand(name) for name in names}
+
+    def resampled_intervals(
+        self, records: list[dict[str, Any]], settings: IntervalSettings
+    ) -> tuple[dict[str, Interval | str], dict[str, Any]]:
+        if self.options["average"] == "pooled":
+            return {"psnr": "the PSNR of the pooled MSE is not a mean of per-image values: no interval"}, {}
+        return {}, {}
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         out = []
@@ -110,6 +138,8 @@ class ReconSuite(Suite):
                 record["ssim"], record["ms_ssim"] = ssim_and_ms_ssim(a, b, rng, luma)
             else:
                 record["ssim"] = ssim(a, b, rng, luma)
+            if self.options["ssim_compat"]:
+                record["ssim_llamagen"] = ssim_llamagen(a, b)
             out.append([record])
         cap = int(self.options["lpips_max_pixels"])
         fits = [k for k, item in enumerate(items) if np.prod(self._uint8_pair(item)[0].shape[:2]) <= cap]
@@ -140,6 +170,10 @@ class ReconSuite(Suite):
             psnr = float(np.mean([r["psnr"] for r in used]))
         metrics: dict[str, float | None] = {"psnr": psnr, "ssim": float(np.mean([r["ssim"] for r in used]))}
         extra: dict[str, Any] = {"n": len(used), "psnr_capped": sum(r["mse"] == 0 for r in used)}
+        if self.options["ssim_compat"]:
+            values = [r["ssim_llamagen"] for r in used if r.get("ssim_llamagen") is not None]
+            metrics["ssim_llamagen"] = float(np.mean(values)) if values else None
+            extra["ssim_llamagen_too_small"] = len(used) - len(values)
         if self.options["ms_ssim"]:
             values = [r["ms_ssim"] for r in used if r.get("ms_ssim") is not None]
             metrics["ms_ssim"] = float(np.mean(values)) if values else None
@@ -151,3 +185,14 @@ class ReconSuite(Suite):
         if self.lpips_nets:
             extra["lpips_skipped_above_max_pixels"] = sum(bool(r.get("lpips_too_large")) for r in used)
         return {"metrics": metrics, "extra": extra}
+
+
+def ssim_llamagen(a: np.ndarray, b: np.ndarray) -> float | None:
+    """SSIM of two uint8 ``[H,W,3]`` images as LlamaGen / GigaTok compute it (see the module docstring);
+    None for a side below the 7-px window (counted in ``extra``)."""
+    from skimage.metrics import structural_similarity
+
+    if min(a.shape[:2]) < 7:
+        return None
+    x, y = (np.asarray(v, dtype=np.float32) / 255.0 for v in (a, b))
+    return float(structural_similarity(x, y, data_range=2.0, channel_axis=-1))

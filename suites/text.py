@@ -27,6 +27,7 @@ from tokbench.errors import ConfigError
 from tokbench.metric_spec import HIGHER, MetricSpec, bucketed
 from tokbench.metrics.buckets import bucket_of, edges_for, per_dataset, summarize
 from tokbench.metrics.text import outside_charset, text_scores
+from tokbench.stats.estimand import Estimand, bucketed_estimands
 from tokbench.suite import BackendSuite, Item
 
 _DEFAULTS: dict[str, Any] = {
@@ -86,6 +87,9 @@ class TextSuite(BackendSuite):
             *bucketed("t_acc", "T-ACC", HIGHER, 2, "0.5", "1.0", "%", "text"),
             *bucketed("t_ned", "T-NED", HIGHER, 2, "0.5", "1.0", "%", "text"),
         ]
+
+    def estimands(self) -> dict[str, Estimand]:
+        return bucketed_estimands(FIELDS, 100.0)
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         out: list[list[dict[str, Any]]] = [[] for _ in items]

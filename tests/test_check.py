@@ -46,7 +46,7 @@ def test_regression_fails_with_a_readable_table(tmp_path: Path, capsys: pytest.C
     assert check_cmd(str(fresh), str(old), [], "github") == 1
     md = capsys.readouterr().out
     assert md.startswith("## ❌ tokbench release gate: 2 regressions")
-    assert "| text / ds @256 | T-ACC ↑ | 50 | 48 | -2 | 0.5 | **REGRESSED** |" in md
+    assert "| text / ds @256 | T-ACC ↑ | 50 | 48 | -2 | – | – | 0.5 | **REGRESSED** |" in md
 
 
 @pytest.mark.parametrize(

@@ -218,7 +218,7 @@ def test_github_format_escapes_names(tmp_path: Path) -> None:
     assert not re.search(r"(?<!\\)(!\[|<img|\n# Heading)", md), md  # nothing unescaped
     assert "\\!\\[x\\](http://evil.example/x.png)" in md and "\\<img src=x" in md
     row = next(line for line in md.splitlines() if "T-ACC" in line and "REGRESSED" in line)
-    assert row.replace("\\|", "").count("|") == 8  # the name's "|" does not add a column
+    assert row.replace("\\|", "").count("|") == 10  # the name's "|" does not add a column
 
 
 def test_report_markdown_escapes_raw_html_in_cells_and_notes(tmp_path: Path) -> None:
@@ -444,3 +444,34 @@ def test_a_fifo_is_not_read_as_an_image(tmp_path: Path) -> None:
 
     html, _ = _html_with(tmp_path, prepare)
     assert html.count('alt="original"') == 2 and "not a regular file" in html
+
+
+# --- issue #22: names that would break a page or a table, in every format ----------------------------------
+
+PAGE_BREAKERS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "a | b", "line\nbreak"]
+
+
+def test_page_breaking_names_are_text_in_every_format(tmp_path: Path) -> None:
+    for name in PAGE_BREAKERS:
+        write_fake(tmp_path / "r", model=name, suite="text", dataset="ds", metrics=dict(TEXT))
+    out = cli("report", tmp_path / "r", "--output-dir", tmp_path / "out", "--format", "md,csv,latex,json,html,site")
+    assert out.exit_code == 0, out.output
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.suffix != ".jsonl" and "raw" not in p.parts]
+    for page in (p for p in files if p.suffix == ".html"):
+        html = page.read_text()
+        assert "<script>alert" not in html and "<img src=x" not in html, page  # escaped, never markup
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "\\<script\\>alert(1)\\</script\\>" in md and "a \\| b" in md and "line break" in md
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| Model"))
+    header, end = lines[start], lines.index("", start)
+    rows = lines[start + 2 : end]  # the first table's rows
+    assert len(rows) == len(PAGE_BREAKERS)  # every name's row is one line with the header's columns
+    assert {row.replace("\\|", "").count("|") for row in rows} == {header.count("|")}
+    table = next(f for f in files if f.name.startswith("tokbench-256") and f.suffix == ".csv")
+    cells = {c for row in csv.reader(io.StringIO(table.read_text())) for c in row}
+    assert set(PAGE_BREAKERS) <= cells  # CSV quotes them: each name is one cell, newline included
+    tex = (tmp_path / "out" / "report.tex").read_text()
+    assert "\\textless{}script\\textgreater{}" in tex and "a \\textbar{} b" in tex and "line break" in tex
+    rows = json.loads((tmp_path / "out" / "report.json").read_text())["tables"][0]["rows"]
+    assert set(PAGE_BREAKERS) <= {r["model"] for r in rows}  # JSON keeps them exactly, as data

@@ -25,3 +25,16 @@ def test_committed_leaderboard_is_regenerated_identically(tmp_path: Path, monkey
         if name.endswith(".html"):  # the page carries the time it was generated
             ours, theirs = (re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "", t) for t in (ours, theirs))
         assert ours == theirs, f"{name} differs: run scripts/make_leaderboard.sh and commit"
+
+
+@pytest.mark.skipif(not BASELINES.is_dir(), reason="no committed baseline results")
+def test_committed_site_is_regenerated_identically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    assert report_cmd(["results/baselines"], "site", tmp_path, with_published=True) == 0
+    site = BOARD / "site"
+    committed = sorted(p.relative_to(site) for p in site.rglob("*") if p.is_file())
+    assert committed == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    for rel in committed:  # the site carries no build time: byte for byte
+        assert (tmp_path / rel).read_bytes() == (site / rel).read_bytes(), (
+            f"{rel} differs: run scripts/make_leaderboard.sh"
+        )

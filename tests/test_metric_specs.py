@@ -79,7 +79,7 @@ def test_a_suite_in_one_file_is_reported_gated_and_compared_with_no_other_edit(
         )
     )
     result = read_result(path)
-    assert path.name == "sharp-256.json" and result["schema"] == SCHEMA == "tokbench.result/2"
+    assert path.name == "sharp-256.json" and result["schema"] == SCHEMA == "tokbench.result/3"
     assert result["metric_specs"] == [
         {
             "name": "sharpness",

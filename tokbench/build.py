@@ -12,10 +12,11 @@ from typing import Any
 
 from tokbench.cache import ReconCache, RecordCache, content_key
 from tokbench.config import RunConfig
-from tokbench.data.dataset import Dataset, resolve_dataset
+from tokbench.data.dataset import Dataset, DatasetUnavailable, resolve_dataset
+from tokbench.data.groups import DatasetList, split_datasets
 from tokbench.errors import RunFailed
 from tokbench.fingerprint import code_fingerprint, reconstruction_path_fingerprint
-from tokbench.protocol import Protocol
+from tokbench.protocol import Protocol, parse_protocol
 from tokbench.reconstruct import CallStats
 from tokbench.registry import ModelSpec, build_model, parse_model_spec, resolve_suite
 from tokbench.suite import Suite
@@ -67,6 +68,9 @@ class RunContext:
     suite_code: dict[str, dict[str, Any]] = field(default_factory=dict)  # each suite's code fingerprint
     suite_keys: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    # every set of --dataset, in order (``dataset`` is the one being walked), and the pooled result's name
+    datasets: list[Dataset] = field(default_factory=list)
+    pooled_name: str | None = None
 
 
 def default_device() -> str:
@@ -87,13 +91,34 @@ def build(config: RunConfig, caches: Caches, calls: CallStats) -> RunContext:
     spec = ModelSpec(spec.name, {k: v for k, v in spec.options.items() if k not in where}, spec.path_target)
     for resolution in config.resolutions:
         adapter.info.canvas_size(resolution)  # refuse an impossible resolution before any work
-    dataset = resolve_dataset(config.dataset, config.images, config.data_root, config.offline, config.allow_partial)
-    if config.limit is not None:
-        dataset.samples = dataset.samples[: config.limit]
+    listed = split_datasets(config.dataset, config.images)
+    datasets = resolve_datasets(listed, config)
     suites = [_suite(config, name, adapter) for name in config.suites]
     for suite in suites:
         suite.cache_root = caches.root
-    return RunContext(config, spec, adapter, dataset, suites, Protocol(config.protocol), caches, calls)
+    protocol = parse_protocol(config.protocol)
+    ctx = RunContext(config, spec, adapter, datasets[0], suites, protocol, caches, calls)
+    ctx.datasets, ctx.pooled_name = datasets, listed.pooled_name
+    return ctx
+
+
+def resolve_datasets(listed: DatasetList, config: RunConfig) -> list[Dataset]:
+    """Every set of the list (``--limit`` applies to each); all missing sets are named in one error."""
+    datasets, missing = [], []
+    for entry, images in listed.entries:
+        try:
+            datasets.append(resolve_dataset(entry, images, config.data_root, config.offline, config.allow_partial))
+        except DatasetUnavailable as e:
+            missing.append(str(e))
+    if missing:
+        raise DatasetUnavailable("\n".join(missing))
+    names = [d.name for d in datasets]
+    if len(set(names)) != len(names):
+        raise RunError(f"--dataset {config.dataset!r}: two sets share a name ({', '.join(names)}); rename a file")
+    if config.limit is not None:
+        for d in datasets:
+            d.samples = d.samples[: config.limit]
+    return datasets
 
 
 def _suite(config: RunConfig, name: str, adapter: Tokenizer) -> Suite:

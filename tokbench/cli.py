@@ -84,7 +84,9 @@ def run(
     precision: Annotated[str, typer.Option(help="fp32 | bf16 | fp16 (tokenizer only)")] = "fp32",
     workers: Annotated[int, typer.Option(min=0, help="image-loading threads")] = 2,
     limit: Annotated[Optional[int], typer.Option(min=1, help="first N images only")] = None,
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(help="also seeds the bootstrap intervals")] = 0,
+    intervals: Annotated[str, typer.Option(help="bca | percentile | none: 95 % interval of every aggregate")] = "bca",
+    resamples: Annotated[int, typer.Option(min=100, help="bootstrap resamples per interval")] = 2000,
     output_dir: Annotated[str, typer.Option(help="where result files go")] = "results/runs",
     cache_dir: Annotated[Optional[str], typer.Option(help="default: $TOKBENCH_HOME/cache")] = None,
     shared_cache: Annotated[bool, typer.Option(help="accept a cache folder other users can write to")] = False,
@@ -138,9 +140,66 @@ def run(
         suite_options=options,
         shared_cache=shared_cache,
         allow_partial=allow_partial,
+        intervals=intervals,
+        resamples=resamples,
     )
     paths = _run_with_progress(config)
     _print_summary(paths, as_json)
+
+
+@app.command()
+def rd(
+    model: Annotated[
+        Optional[list[str]],
+        typer.Option(help="models to place (repeatable or comma-separated); latent_bits=N rates a continuous one"),
+    ] = None,
+    suite: Annotated[str, typer.Option(help="comma-separated suites, e.g. recon,text,face,fid")] = "recon",
+    codecs: Annotated[str, typer.Option(help="comma-separated: jpeg,webp,avif,jpeg2000")] = "jpeg,webp,avif,jpeg2000",
+    grid: Annotated[str, typer.Option(help="bpp targets: LO:HI:PER_DECADE (log-spaced) or a list")] = "0.01:1:4",
+    downs: Annotated[str, typer.Option(help="down-scaling factors tried at each rate (best one kept)")] = "1,2,4,8",
+    dataset: Annotated[str, typer.Option(help="registered name, manifest .json, or annotation .json")] = "samples",
+    images: Annotated[Optional[str], typer.Option(help="image folder for an annotation file")] = None,
+    resolution: Annotated[str, typer.Option(help="comma-separated canvas sizes")] = "256",
+    protocol: Annotated[
+        str, typer.Option(help="tokbench-paper | center-crop | adm-crop | torchvision-crop")
+    ] = "tokbench-paper",
+    suite_arg: Annotated[Optional[list[str]], typer.Option(help="SUITE:key=value options (repeatable)")] = None,
+    device: Annotated[Optional[str], typer.Option(help="cuda when present, else cpu")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="first N images only")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    output_dir: Annotated[str, typer.Option(help="where result files and the rd file go")] = "results/runs",
+    rd_file: Annotated[Optional[str], typer.Option(help="the rd file's path (default under OUTPUT_DIR/rd/)")] = None,
+    cache_dir: Annotated[Optional[str], typer.Option(help="default: $TOKBENCH_HOME/cache")] = None,
+    offline: Annotated[bool, typer.Option(help="never touch the network")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print where things went as JSON on stdout")] = False,
+) -> None:
+    """Rate–distortion: codec curves over a bpp grid, models placed on them at their rates (docs/rd.md)."""
+    from tokbench.rd.command import rd_cmd, split_models
+    from tokbench.runner import RunConfig
+
+    try:
+        resolutions = [int(r) for r in _csv(resolution)]
+    except ValueError:
+        _err(f"--resolution must be comma-separated integers, got {resolution!r}")
+    base = RunConfig(
+        model="rd",
+        suites=_csv(suite),
+        dataset=dataset,
+        images=images,
+        resolutions=resolutions,
+        protocol=protocol,
+        device=device,
+        batch_size=batch_size,
+        limit=limit,
+        seed=seed,
+        output_dir=output_dir,
+        cache_dir=cache_dir,
+        offline=offline,
+        suite_options=_suite_options(suite_arg or []),
+    )
+    models = [m for value in model or [] for m in split_models(value)]
+    raise typer.Exit(_guarded(lambda: rd_cmd(base, models, codecs, grid, downs, rd_file, as_json), "rd"))
 
 
 def _relaunch_under_torchrun(nproc: int) -> None:
@@ -318,17 +377,25 @@ def data_verify(
 @app.command()
 def report(
     results: Annotated[list[str], typer.Argument(help="result files or folders")],
-    format: Annotated[str, typer.Option("--format", help="md,csv,html,latex,json")] = "md,csv,html",
+    format: Annotated[str, typer.Option("--format", help="md,csv,html,latex,json,png,site")] = "md,csv,html",
     output: Annotated[
         str, typer.Option("--output-dir", "--output", help="where the report files go")
     ] = "results/report",
     mix_protocols: Annotated[bool, typer.Option(help="allow different protocols in one column (marked)")] = False,
     with_published: Annotated[bool, typer.Option(help="add the TokBench authors' published rows")] = False,
+    pool: Annotated[
+        bool, typer.Option(help="pool each model's results over several sets (TokBench's arithmetic) first")
+    ] = False,
+    intervals: Annotated[
+        bool, typer.Option(help="show the 95 % intervals stored in tokbench.result/3 files (--no-intervals hides)")
+    ] = True,
 ) -> None:
     """Leaderboard tables (Markdown, CSV, HTML with pictures, LaTeX, JSON) from result files only."""
     from tokbench.report.commands import report_cmd
 
-    raise typer.Exit(_guarded(lambda: report_cmd(results, format, output, mix_protocols, with_published), "report"))
+    raise typer.Exit(
+        _guarded(lambda: report_cmd(results, format, output, mix_protocols, with_published, pool, intervals), "report")
+    )
 
 
 @app.command()
@@ -337,22 +404,41 @@ def check(
     baseline: Annotated[list[str], typer.Option(help="baseline result file or folder (repeatable)")],
     max_drop: Annotated[Optional[list[str]], typer.Option(help="METRIC=VALUE or METRIC=2% (repeatable)")] = None,
     format: Annotated[str, typer.Option("--format", help="text | github | json")] = "text",
+    tolerance_only: Annotated[
+        bool, typer.Option(help="a drop beyond tolerance fails even when not significant (the old gate)")
+    ] = False,
+    alpha: Annotated[float, typer.Option(help="significance level of a drop (after Holm)")] = 0.05,
 ) -> None:
     """Release gate: exit 0 if nothing regressed, 1 if a metric did, 2 if the files cannot be compared."""
     from tokbench.report.commands import check_cmd
 
-    raise typer.Exit(_guarded(lambda: check_cmd(new, baseline, max_drop, format), "check"))
+    raise typer.Exit(_guarded(lambda: check_cmd(new, baseline, max_drop, format, tolerance_only, alpha), "check"))
+
+
+@app.command()
+def validate(
+    results: Annotated[list[str], typer.Argument(help="submitted result folders or files")],
+    format: Annotated[str, typer.Option("--format", help="text | json | github")] = "text",
+    preset: Annotated[Optional[str], typer.Option(help="require a preset: tokbench-paper")] = None,
+) -> None:
+    """Is a submission fit to publish? Exit 0 valid, 1 invalid, 2 unusable input; one line per problem."""
+    from tokbench.submission.command import validate_cmd
+
+    raise typer.Exit(_guarded(lambda: validate_cmd(results, format, preset), "validate"))
 
 
 @app.command()
 def compare(
     a: Annotated[str, typer.Argument(help="result file or folder")],
     b: Annotated[str, typer.Argument(help="result file or folder")],
+    alpha: Annotated[float, typer.Option(help="significance level of the verdicts (after Holm)")] = 0.05,
+    resamples: Annotated[int, typer.Option(help="bootstrap / sign-flip resamples")] = 2000,
+    seed: Annotated[int, typer.Option(help="seed of the resampling")] = 0,
 ) -> None:
-    """Two result sets side by side, with deltas coloured by better/worse."""
+    """Two result sets side by side: paired differences, intervals, p-values and verdicts."""
     from tokbench.report.commands import compare_cmd
 
-    raise typer.Exit(_guarded(lambda: compare_cmd(a, b), "compare"))
+    raise typer.Exit(_guarded(lambda: compare_cmd(a, b, alpha, resamples, seed), "compare"))
 
 
 @import_app.command("tokbench-output")

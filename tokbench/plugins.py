@@ -50,7 +50,9 @@ SUITES: tuple[Plugin, ...] = (
     Plugin("text", f"{_S}.text:TextSuite", "OCR accuracy T-ACC / T-NED on text crops, by scale"),
     Plugin("face", f"{_S}.face:FaceSuite", "identity similarity F-Sim on aligned faces, by scale"),
     Plugin("language", f"{_S}.language:LanguageSuite", "statistics of the token language"),
+    Plugin("sweep", f"{_S}.sweep:SweepSuite", "legibility / identity thresholds (px) from generated scale sweeps"),
 )
+
 
 OCR: tuple[Plugin, ...] = (
     Plugin(

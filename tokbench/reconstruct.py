@@ -21,6 +21,7 @@ from tokbench.cache import ReconEntry, content_key
 from tokbench.data.dataset import Sample
 from tokbench.data.images import BadImage, load_rgb
 from tokbench.protocol import Placement, to_uint8
+from tokbench.storage import store
 from tokbench.suite import Item
 from tokbench.tokenizer import Tokenizer
 from tokbench.validate import AdapterError, validate_decode
@@ -95,6 +96,17 @@ class Prepared:
     canvas: np.ndarray
     placement: Placement
     key: str
+    conversions: tuple[str, ...] = ()  # how the file became pixels (tokbench.data.images), counted in results
+    stored: str | None = None  # the format the storage step saved the reconstruction as (set by item_of)
+
+
+def read_mode(ctx: RunContext, sample: Sample) -> str:
+    """How ``sample``'s file is read: TokBench reads text images with PIL (no EXIF) and face originals with
+    cv2 (EXIF applied) under ``read=reference``; tokbench's own ``oriented`` reading otherwise."""
+    if ctx.protocol.read != "reference":
+        return "oriented"
+    faces_only = "faces" in sample.annotations and "text" not in sample.annotations
+    return "cv2" if faces_only else "pil"
 
 
 def recon_key(ctx: RunContext, size: int, image_sha256: str) -> str:
@@ -106,11 +118,12 @@ def prepared_batches(ctx: RunContext, size: int, skipped: list[dict[str, str]]) 
 
     def prepare(sample: Sample) -> Prepared | str:
         try:
-            img = load_rgb(sample.path)
+            img = load_rgb(sample.path, read_mode(ctx, sample))
         except BadImage as e:
             return str(e)
         canvas, placement = ctx.protocol.prepare(img.pixels, size)
-        return Prepared(sample, img.pixels, canvas, placement, recon_key(ctx, size, img.sha256))
+        key = recon_key(ctx, size, img.sha256)
+        return Prepared(sample, img.pixels, canvas, placement, key, img.conversions)
 
     bs = ctx.config.batch_size
     samples = ctx.dataset.samples
@@ -167,8 +180,10 @@ def reconstruct(
 
 
 def item_of(ctx: RunContext, prep: Prepared, entry: ReconEntry, resolution: int) -> Item:
-    """What suites see of one image: the reconstruction restored to the original's size."""
+    """What suites see of one image: the reconstruction restored to the original's size, then stored as
+    the protocol says (:mod:`tokbench.storage`)."""
     restored = ctx.protocol.restore(entry.canvas_recon, prep.placement, prep.original)
+    restored, prep.stored = store(restored, prep.sample.path, ctx.protocol.store)
     return Item(
         prep.sample.image_id,
         prep.original,
@@ -187,7 +202,7 @@ def reload_item(ctx: RunContext, sample: Sample | None, size: int, resolution: i
     if sample is None:
         return None
     try:
-        img = load_rgb(sample.path)
+        img = load_rgb(sample.path, read_mode(ctx, sample))
     except BadImage:
         return None
     canvas, placement = ctx.protocol.prepare(img.pixels, size)

@@ -12,6 +12,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -22,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tokbench import __version__
-from tokbench.data.images import IMAGE_READ_LIMITS, IMAGE_READ_OPTIONS
+from tokbench.data.images import IMAGE_READ_LIMITS, read_record
 from tokbench.example_crops import write_examples
 from tokbench.hashing import sha256_bytes
 from tokbench.results import SCHEMA, Result, instances_bytes, result_path, write_result
+from tokbench.stats.attach import intervals_for
 from tokbench.suite import Item, Suite
 
 if TYPE_CHECKING:
@@ -42,14 +44,20 @@ def make_result(
     skipped_images: list[dict[str, str]],
     bits: list[float],
     timings: dict[str, float],
+    reading: dict[str, Counter[str]] | None = None,
 ) -> Result:
-    """The result of one suite at one resolution."""
+    """The result of one suite at one resolution; ``reading`` counts the images' read conversions
+    (``conversions``) and the formats the storage step used (``stored_as``)."""
     from tokbench.build import default_device
 
     cfg, dataset = ctx.config, ctx.dataset
     inst_skipped = Counter(r["skip"] for r in records if "skip" in r)
     img_skipped = Counter(_reason_kind(s["reason"]) for s in skipped_images)
     n_images = len(dataset.samples) + len(dataset.skipped)
+    t0 = time.perf_counter()
+    settings = cfg.interval_settings()
+    intervals = {"method": "none"} if settings is None else intervals_for(suite, records, aggregate, settings)
+    timings = {**timings, "intervals_s": time.perf_counter() - t0}
     bits_mean = float(np.mean(bits)) if bits else None
     return Result(
         schema=SCHEMA,
@@ -71,16 +79,19 @@ def make_result(
         dataset={"name": dataset.name, "identity": dataset.identity, "limit": cfg.limit},
         resolution=resolution,
         canvas_size=size,
-        protocol={**ctx.protocol.to_dict(), "image_read": IMAGE_READ_OPTIONS},
+        protocol={**ctx.protocol.to_dict(), "image_read": read_record(ctx.protocol.read)},
         metrics=aggregate.get("metrics", {}),
         buckets=aggregate.get("buckets", {}),
         extra=aggregate.get("extra", {}),
+        intervals=intervals,
         counts={
             "images": n_images,
             "images_used": n_images - len(skipped_images),
             "images_skipped": dict(img_skipped),
             "instances_used": sum(1 for r in records if "skip" not in r),
             "instances_skipped": dict(inst_skipped),
+            "image_conversions": dict(sorted((reading or {}).get("conversions", Counter()).items())),
+            "stored_as": dict(sorted((reading or {}).get("stored_as", Counter()).items())),
         },
         skipped=skipped_images,
         rate={

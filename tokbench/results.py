@@ -1,5 +1,5 @@
 """The typed result file: one JSON per (model, suite, dataset, resolution), plus a JSONL of
-per-instance records beside it. Schema ``tokbench.result/2`` (documented in README):
+per-instance records beside it. Schema ``tokbench.result/3`` (documented in README):
 
 - ``schema``, ``created``, ``tokbench``: {version, git_hash}
 - ``model``: {spec, id, key, info (TokenizerInfo incl. weights_sha256)}
@@ -15,6 +15,8 @@ per-instance records beside it. Schema ``tokbench.result/2`` (documented in READ
 - ``instances_file``: the JSONL's file name; ``instances_sha256``: its sha256 (checked on read)
 - ``metric_specs``: the suite's metric declarations (:class:`tokbench.metric_spec.MetricSpec` as objects),
   new in ``/2``; ``tokbench.result/1`` files, which lack them, are still read (see :func:`metric_specs_of`)
+- ``intervals``: a confidence interval beside every aggregate, with method, resamples and seed, and what
+  each aggregate estimates (:mod:`tokbench.stats.attach`), new in ``/3``; ``/1`` and ``/2`` files have none
 """
 
 from __future__ import annotations
@@ -32,16 +34,21 @@ from tokbench.hashing import sha256_bytes
 from tokbench.jsonio import read_json
 from tokbench.metric_spec import MetricSpec
 
-SCHEMA = "tokbench.result/2"
-SCHEMAS = ("tokbench.result/1", SCHEMA)  # every schema read_result accepts
+SCHEMA = "tokbench.result/3"
+SCHEMAS = ("tokbench.result/1", "tokbench.result/2", SCHEMA)  # every schema read_result accepts
 
 
-class Counts(TypedDict):
+class _CountsRequired(TypedDict):
     images: int
     images_used: int
     images_skipped: dict[str, int]
     instances_used: int
     instances_skipped: dict[str, int]
+
+
+class Counts(_CountsRequired, total=False):
+    image_conversions: dict[str, int]  # read conversion -> images (EXIF applied/ignored, alpha, ...)
+    stored_as: dict[str, int]  # storage step format -> images (protocol option store=reference)
 
 
 class Result(TypedDict, total=False):
@@ -57,6 +64,7 @@ class Result(TypedDict, total=False):
     metrics: dict[str, float | None]
     buckets: dict[str, Any]
     extra: dict[str, Any]
+    intervals: dict[str, Any]
     counts: Counts
     skipped: list[dict[str, str]]
     rate: dict[str, float | None]
@@ -230,6 +238,9 @@ _SHAPES: list[tuple[str, tuple[type, ...], bool, str]] = [
     ("extra", (dict,), True, "an object"),
     ("created", (str,), True, "a string"),
     ("metric_specs", (list,), True, "an array of metric declarations"),
+    ("intervals", (dict,), True, "an object"),
+    ("intervals.metrics", (dict,), True, "an object (metric name -> interval)"),
+    ("intervals.estimands", (dict,), True, "an object (metric name -> estimand)"),
 ]
 
 
@@ -267,7 +278,16 @@ def _fields_problem(data: dict[str, Any]) -> str | None:
         value = data["counts"].get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             return f"field counts.{key}: expected an integer, got {_kind(value)}"
-    return _specs_problem(data.get("metric_specs") or [])
+    return _specs_problem(data.get("metric_specs") or []) or _intervals_problem(data.get("intervals") or {})
+
+
+def _intervals_problem(intervals: dict[str, Any]) -> str | None:
+    """The first stored interval that is not ``{"low": number, "high": number, ...}`` with low <= high."""
+    for name, iv in (intervals.get("metrics") or {}).items():
+        low, high = (iv.get("low"), iv.get("high")) if isinstance(iv, dict) else (None, None)
+        if not (_is_number(low) and _is_number(high)) or float(low) > float(high):  # type: ignore[arg-type]
+            return f"field intervals.metrics.{name}: expected an object with numbers low <= high"
+    return None
 
 
 def _specs_problem(specs: list[Any]) -> str | None:

@@ -13,6 +13,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from tokbench.cache import UnsafeCache, check_cache_folder, sweep_stale_temp_fil
 from tokbench.config import RunConfig
 from tokbench.data.dataset import Sample
 from tokbench.memory import release_freed_memory
+from tokbench.pool import SetPart, write_pooled
 from tokbench.reconstruct import CallStats, item_of, prepared_batches, reconstruct, reload_item
 from tokbench.score import score
 from tokbench.suite import Item
@@ -76,6 +78,7 @@ class Runner:
         self.caches = Caches(cache_dir(config.cache_dir))
         self.calls = CallStats()
         self.ctx: RunContext | None = None
+        self._parts: list[SetPart] = []  # each set's pass at the current resolution, for the pooled result
 
     @property
     def tokenizer_calls(self) -> int:
@@ -120,22 +123,50 @@ class Runner:
             # Each rank fills the shared content-keyed caches with its shard; then rank 0 walks the whole
             # dataset in order, hitting the cache for every image, so the merged result is exactly the
             # single-process one (same numbers, same records, same order).
-            full = ctx.dataset.samples
-            ctx.dataset.samples = full[dist.rank :: dist.world]
             for resolution in cfg.resolutions:
-                self._resolution(ctx, resolution, write=False)
-            ctx.dataset.samples = full
+                self._passes(ctx, resolution, write=False, shard=(dist.rank, dist.world))
             dist.barrier()
             written: list[Path] = []
             if dist.rank == 0:
                 for resolution in cfg.resolutions:
-                    written += self._resolution(ctx, resolution)
+                    written += self._passes(ctx, resolution)
             dist.barrier()
             dist.close()
             return written
         written = []
         for resolution in cfg.resolutions:
-            written += self._resolution(ctx, resolution)
+            written += self._passes(ctx, resolution)
+        return written
+
+    def _passes(
+        self, ctx: RunContext, resolution: int, write: bool = True, shard: tuple[int, int] | None = None
+    ) -> list[Path]:
+        """The run's dataset with the suites that score it, then each suite that brings its own data
+        (:meth:`~tokbench.suite.Suite.own_dataset`) on that data; ``shard`` = (rank, world) walks every
+        world-th image only."""
+        size = ctx.adapter.info.canvas_size(resolution)
+        own = [(s, d) for s in ctx.suites if (d := s.own_dataset(size, ctx.adapter.info)) is not None]
+        plain = [s for s in ctx.suites if all(s is not o for o, _ in own)]
+        sets = ctx.datasets or [ctx.dataset]
+        passes = ([(d, plain) for d in sets] if plain else []) + [(d, [s]) for s, d in own]
+        dataset, suites = ctx.dataset, ctx.suites
+        written: list[Path] = []
+        self._parts = []
+        try:
+            for data, chosen in passes:
+                ctx.dataset, ctx.suites, full = data, chosen, data.samples
+                if shard is not None:
+                    data.samples = full[shard[0] :: shard[1]]
+                try:
+                    written += self._resolution(ctx, resolution, write)
+                finally:
+                    data.samples = full
+            ctx.dataset, ctx.suites = dataset, plain
+            if write and ctx.pooled_name and plain:  # several sets: one pooled result per suite besides theirs
+                written += [write_pooled(ctx, s, resolution, size, self._parts) for s in plain]
+        finally:
+            ctx.dataset, ctx.suites = dataset, suites
+            self._parts = []
         return written
 
     def _resolution(self, ctx: RunContext, resolution: int, write: bool = True) -> list[Path]:
@@ -144,6 +175,7 @@ class Runner:
         seen: dict[str, Sample] = {}
         skipped_images: list[dict[str, str]] = [{"image": w, "reason": r} for w, r in ctx.dataset.skipped]
         bits: list[float] = []
+        reading: dict[str, Counter[str]] = {"conversions": Counter(), "stored_as": Counter()}
         t_recon = 0.0
         t_suite = dict.fromkeys(records, 0.0)
         total, done = len(ctx.dataset.samples), 0
@@ -160,6 +192,9 @@ class Runner:
                 if entry.bits is not None:
                     bits.append(entry.bits)
                 items.append((item_of(ctx, prep, entry, resolution), prep.key))
+                reading["conversions"].update(prep.conversions)
+                if prep.stored is not None:
+                    reading["stored_as"][prep.stored] += 1
             for suite in ctx.suites:
                 t = time.perf_counter()
                 score(ctx, suite, items, records[suite.name])
@@ -181,7 +216,7 @@ class Runner:
                 "total_s": time.perf_counter() - ctx.started,
             }
             result = record.make_result(
-                ctx, suite, resolution, size, aggregate, records[suite.name], skipped_images, bits, timings
+                ctx, suite, resolution, size, aggregate, records[suite.name], skipped_images, bits, timings, reading
             )
             written.append(
                 record.write(
@@ -192,6 +227,10 @@ class Runner:
                     lambda image_id: reload_item(ctx, seen.get(image_id), size, resolution),
                 )
             )
+        if ctx.pooled_name and any(ctx.dataset is d for d in ctx.datasets):
+            part = SetPart(ctx.dataset, records, skipped_images, bits, reading, seen)
+            part.results = {s.name: path for s, path in zip(ctx.suites, written, strict=True)}
+            self._parts.append(part)
         return written
 
 

@@ -14,12 +14,18 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from tokbench.errors import ConfigError
 from tokbench.metric_spec import MetricSpec
+from tokbench.stats.estimand import Estimand
+from tokbench.stats.intervals import Interval, IntervalSettings
+
+if TYPE_CHECKING:
+    from tokbench.data.dataset import Dataset
+    from tokbench.tokenizer import TokenizerInfo
 
 
 @dataclass
@@ -83,12 +89,29 @@ class Suite:
         so every metric is shown as named, with no known direction, and not gated."""
         return []
 
+    def estimands(self) -> dict[str, Estimand]:
+        """What each metric ``aggregate`` reports estimates, as a mean of record fields, so every metric
+        gets an interval and ``compare`` / ``check`` can pair two models' records. Default: none."""
+        return {}
+
+    def resampled_intervals(
+        self, records: list[dict[str, Any]], settings: IntervalSettings
+    ) -> tuple[dict[str, Interval | str], dict[str, Any]]:
+        """Intervals of metrics that are not means of records (rFID, KID), and how they were made."""
+        return {}, {}
+
     def setup(self, device: str) -> None:
         """Load heavy models once per run (OCR, face, Inception). Default: nothing."""
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         """Per item, its instance records. May batch internally."""
         raise NotImplementedError
+
+    def own_dataset(self, size: int, info: TokenizerInfo) -> Dataset | None:
+        """The data this suite brings itself for canvas ``size`` and the tokenizer ``info`` (the ``sweep``
+        suite generates its set on the tokenizer's patch grid), or None to score the run's ``--dataset``.
+        Default: None."""
+        return None
 
     def example_pair(self, item: Item, record: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
         """Original and reconstruction crops of one instance, for the report. Default: none."""

@@ -1,8 +1,13 @@
 """Reading images into uint8 RGB arrays, with every conversion recorded.
 
-Conversions (TokBench reads with ``Image.open(p).convert("RGB")``; where we differ it is said):
-EXIF orientation is applied; alpha is composited on black; grayscale, palette and CMYK go
-through Pillow's RGB conversion; 16-bit images are scaled to 8 bits (``>> 8``).
+Three ways to read (:data:`READ_MODES`), each conversion named per image:
+
+- ``oriented`` (tokbench's own): EXIF orientation applied; alpha composited on black; grayscale, palette
+  and CMYK through Pillow's RGB conversion; 16-bit shifted to 8 bits (``>> 8``).
+- ``pil`` (TokBench's text reading, ``Image.open(p).convert("RGB")``): EXIF orientation ignored (the
+  ground-truth boxes index the stored pixel grid), alpha dropped, 16-bit clipped to 255 by Pillow.
+- ``cv2`` (TokBench's face originals, ``cv2.imread``): EXIF orientation applied, alpha dropped, 16-bit
+  shifted to 8 bits; emulated with Pillow (both decode JPEG with libjpeg-turbo's default IDCT).
 
 Only regular files are read (a FIFO or device is refused without blocking: the file is opened
 non-blocking and checked with ``fstat``), the pixel count is checked from the header before the
@@ -16,6 +21,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -30,9 +36,21 @@ MAX_PIXELS = 1 << 25
 MAX_FILE_BYTES = 1 << 30
 # How pixels are read: part of the protocol (a change changes values).
 IMAGE_READ_OPTIONS = {"exif_orientation": "applied", "alpha": "composite-on-black", "sixteen_bit": "shift-8"}
+READ_MODES: dict[str, dict[str, str]] = {
+    "oriented": IMAGE_READ_OPTIONS,
+    "pil": {"exif_orientation": "ignored", "alpha": "dropped", "sixteen_bit": "clip-255"},
+    "cv2": {"exif_orientation": "applied", "alpha": "dropped", "sixteen_bit": "shift-8"},
+}
 # Which files are read at all: recorded with the run, not the protocol (a limit skips an image, counted,
 # but never changes the values of the images it admits, so results under other limits stay comparable).
 IMAGE_READ_LIMITS = {"max_pixels": MAX_PIXELS, "max_file_bytes": MAX_FILE_BYTES}
+
+
+def read_record(read: str) -> dict[str, Any]:
+    """How a protocol's ``read`` option reads files, as results record it."""
+    if read == "oriented":
+        return IMAGE_READ_OPTIONS
+    return {"text images": READ_MODES["pil"], "face-only images": READ_MODES["cv2"]}
 
 
 class BadImage(DataError):
@@ -46,15 +64,18 @@ class LoadedImage:
     conversions: tuple[str, ...]
 
 
-def load_rgb(path: Path) -> LoadedImage:
-    """Read ``path`` as uint8 RGB; raise :class:`BadImage` naming the file on any problem."""
+def load_rgb(path: Path, mode: str = "oriented") -> LoadedImage:
+    """Read ``path`` as uint8 RGB the ``mode`` way (:data:`READ_MODES`); raise :class:`BadImage` naming the
+    file on any problem."""
+    if mode not in READ_MODES:
+        raise ValueError(f"read mode {mode!r} is not one of {', '.join(READ_MODES)}")
     data = read_image_bytes(path)
     Image.MAX_IMAGE_PIXELS = None  # our own header check below replaces Pillow's warning/bomb error
     try:
         with Image.open(io.BytesIO(data)) as img:
             _check_size(path, img)  # again: the bytes read may not be those whose header was checked
             img.load()
-            pixels, conversions = _to_rgb(img)
+            pixels, conversions = _to_rgb(img) if mode == "oriented" else _as_reference(img, mode)
     except BadImage:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
@@ -146,6 +167,31 @@ def _to_rgb(img: Image.Image) -> tuple[np.ndarray, tuple[str, ...]]:
         conversions.append(f"{img.mode}-to-RGB")
         img = img.convert("RGB")
     return np.ascontiguousarray(np.asarray(img, dtype=np.uint8)), tuple(conversions)
+
+
+def _as_reference(img: Image.Image, mode: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """TokBench's reading: ``convert("RGB")`` (``pil``), or with EXIF applied and 16-bit shifted (``cv2``)."""
+    conversions: list[str] = []
+    if _has_orientation(img):
+        if mode == "cv2":
+            img = ImageOps.exif_transpose(img) or img
+            conversions.append("exif-orientation")
+        else:
+            conversions.append("exif-orientation-ignored")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        if mode == "cv2":
+            arr = np.asarray(img).astype(np.uint32) >> 8
+            img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L")
+            conversions.append("16-bit-to-8-bit")
+        else:
+            conversions.append("16-bit-clipped")
+    if img.mode == "P":
+        conversions.append("palette")
+    elif img.mode in ("RGBA", "LA", "RGBa", "La", "PA"):
+        conversions.append("alpha-dropped")
+    elif img.mode != "RGB":
+        conversions.append(f"{img.mode}-to-RGB")
+    return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8)), tuple(conversions)
 
 
 def _has_orientation(img: Image.Image) -> bool:

@@ -6,7 +6,8 @@ A manifest is a JSON file (see ``data_manifests/README.md``)::
      "source": {"type": "huggingface", "repo_id": ..., "repo_type": "dataset", "revision": ...,
                 "allow_patterns": [...]}
              | {"type": "local", "env": "TOKBENCH_IMAGENET_VAL", "hint": "..."}
-             | {"type": "package"},
+             | {"type": "package"}
+             | {"type": "url", "urls": {"<file name>": "https://..."}},
      "images": "<dir relative to the dataset root>",
      "annotations": {"file": "<path relative to the root>", "format": "tokbench-text"} | null,
      "files": {"<relative path>": "<sha256>"},          # may be empty until first fetched
@@ -257,6 +258,42 @@ def _outside_or_irregular(path: Path, real_root: Path) -> str | None:
     return None if stat.S_ISREG(mode) else "not a regular file"
 
 
+def _url_files(manifest: Manifest) -> dict[str, str]:
+    """``source.urls`` (file name -> https URL), each name one plain file name inside the dataset root."""
+    urls = manifest.source.get("urls")
+    if not isinstance(urls, dict) or not urls:
+        raise ManifestError(f"{manifest.name}: field 'source.urls' must map file names to https URLs")
+    for name, url in urls.items():
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+            raise ManifestError(f"{manifest.name}: field 'source.urls' has a bad file name {name!r:.60}")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise ManifestError(f"{manifest.name}: field 'source.urls.{name}' must be an https URL")
+    return dict(urls)
+
+
+def _download(dataset: str, url: str, dest: Path, chunk: int = 1 << 20) -> None:
+    """Download ``url`` to ``dest``, resuming a ``.part`` file left by an interrupted fetch; a complete
+    file is kept (``verify`` checks its sha256 afterwards)."""
+    import urllib.error
+    import urllib.request
+
+    if dest.is_file():
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    have = part.stat().st_size if part.is_file() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (https only, checked above)
+            resumed = have and response.status == 206
+            with open(part, "ab" if resumed else "wb") as out:
+                while block := response.read(chunk):
+                    out.write(block)
+    except (urllib.error.URLError, OSError) as e:
+        raise ManifestError(f"{dataset}: downloading {url} failed ({e}); run the fetch again to resume") from None
+    part.replace(dest)
+
+
 def fetch(manifest: Manifest, root: Path, offline: bool = False) -> VerifyReport:
     """Download a dataset (resumable, checksum-verified) into ``root``."""
     source = manifest.source
@@ -280,6 +317,9 @@ def fetch(manifest: Manifest, root: Path, offline: bool = False) -> VerifyReport
             allow_patterns=source.get("allow_patterns"),
             local_dir=str(root),
         )
+    elif source["type"] == "url":
+        for name, url in _url_files(manifest).items():
+            _download(manifest.name, url, root / name)
     else:
         raise ManifestError(f"{manifest.name}: source type {source['type']!r} is not fetchable yet")
     report = verify(manifest, root)

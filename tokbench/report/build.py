@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tokbench.errors import RunFailed
+from tokbench.rd import board
 from tokbench.report.collect import Entry, collect, dedupe
+from tokbench.report.intervals import attach
 from tokbench.report.metrics import SpecBook, book_of
 from tokbench.report.tables import LongTable, Table, build_tables, counts_table, language_detail
 
-FORMATS = ("md", "csv", "html", "latex", "json", "png")
+FORMATS = ("md", "csv", "html", "latex", "json", "png", "site")  # site: a multi-page folder (site.py)
 
 
 @dataclass
@@ -20,6 +23,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     details: dict[str, LongTable] = field(default_factory=dict)  # headline table name -> all its statistics
     book: SpecBook = field(default_factory=SpecBook)  # the metric declarations every format reads
+    rd: list[dict[str, Any]] = field(default_factory=list)  # rd files (tokbench rd): their own section
+    intervals: bool = True  # show the stored confidence intervals (tables, charts)
 
 
 def make_report(
@@ -27,8 +32,10 @@ def make_report(
     mix_protocols: bool = False,
     with_published: bool = False,
     published_file: Path | None = None,
+    intervals: bool = True,
 ) -> Report:
-    """Tables from result files (raises ``ProtocolConflict`` / ``CollectError`` / ``PublishedError``)."""
+    """Tables from result files (raises ``ProtocolConflict`` / ``CollectError`` / ``PublishedError``);
+    ``intervals=False`` leaves out the confidence intervals results store."""
     found = collect(paths)
     notes = list(found.notes)
     runs = dedupe(found.entries, notes)
@@ -40,8 +47,11 @@ def make_report(
     book = book_of(runs + published)  # runs first: their declarations win over published rows'
     notes += book.notes
     tables = build_tables(runs, published, mix_protocols, book)
+    if intervals:
+        for t in tables:
+            attach(t)
     details = {t.name: d for t in tables if t.kind == "language" and (d := language_detail(t, book)) is not None}
-    return Report(tables, runs, notes, details, book)
+    return Report(tables, runs, notes, details, book, board.load(paths), intervals=intervals)
 
 
 def write_report(report: Report, formats: list[str], output: Path, failures: list[str] | None = None) -> list[Path]:
@@ -65,13 +75,18 @@ def write_report(report: Report, formats: list[str], output: Path, failures: lis
 
     def write(fmt: str) -> None:
         if fmt == "md":
-            put("report.md", render.to_markdown(report.tables, counts, report.notes, report.details))
+            put(
+                "report.md",
+                render.to_markdown(report.tables, counts, report.notes, report.details) + board.markdown(report.rd),
+            )
         elif fmt == "csv":
             for t in report.tables:
                 put(f"{t.name}.csv", render.to_csv(t))
             for d in report.details.values():
                 put(f"{d.name}.csv", render.long_csv(d))
             put("counts.csv", render.counts_csv(counts))
+            for name, text in board.csv_files(report.rd).items():
+                put(name, text)
         elif fmt == "latex":
             put("report.tex", render.to_latex(report.tables))
         elif fmt == "json":
@@ -83,7 +98,14 @@ def write_report(report: Report, formats: list[str], output: Path, failures: lis
         elif fmt == "html":
             from tokbench.report.html import to_html
 
-            put("report.html", to_html(report.tables, counts, report.runs, report.notes, report.book, report.details))
+            page = to_html(
+                report.tables, counts, report.runs, report.notes, report.book, report.details, report.intervals
+            )
+            put("report.html", board.with_html(page, report.rd))
+        elif fmt == "site":
+            from tokbench.report.site import write_site
+
+            written.extend(write_site(report, output))
 
     for fmt in formats:
         try:

@@ -21,8 +21,8 @@ from tokbench.results import BadResult, NotAResult, metric_specs_of, read_result
 
 # dataset identity fields that name a local place rather than content: never compared
 _PATH_KEYS = {"folder", "root", "path", "dir", "images", "image_dir"}
-# suite options that change speed, not numbers: never compared
-_COSMETIC = {"batch_size", "device", "workers", "num_workers", "verbose", "progress"}
+# suite options that change speed or write a side file, not numbers: never compared
+_COSMETIC = {"batch_size", "device", "workers", "num_workers", "verbose", "progress", "export"}
 
 
 class CollectError(ResultError):
@@ -110,7 +110,10 @@ class Entry:
         suite = r["suite"]
         if suite.get("version") is not None:
             out[f"{self.suite} suite version"] = _text(suite["version"])
-        for k, v in sorted((suite.get("options") or {}).items()):
+        # a suite's extra.identity says what an option stands for (a file's sha256, not its path): compared instead
+        identity = (r.get("extra") or {}).get("identity")
+        identity = identity if isinstance(identity, dict) else {}
+        for k, v in sorted({**(suite.get("options") or {}), **identity}.items()):
             if k in ("codebook_sizes", "token_layout") or k in _COSMETIC:  # the model's (set by the runner) / speed
                 continue
             out[f"{self.suite} option {k}"] = _text(v)
@@ -166,7 +169,11 @@ def collect(paths: list[str | Path]) -> Collection:
         if not path.exists():
             raise CollectError(f"{path}: no such file or folder")
         direct = not path.is_dir()
-        files = [path] if direct else sorted(p for p in path.rglob("*.json") if not _companion(p))
+        files = (
+            ([] if _companion(path) else [path])
+            if direct
+            else sorted(p for p in path.rglob("*.json") if not _companion(p))
+        )
         for file in files:
             real = file.resolve()
             if real in seen:
@@ -184,8 +191,9 @@ def collect(paths: list[str | Path]) -> Collection:
 
 
 def _companion(path: Path) -> bool:
-    """Files the runner writes beside results (example folders) are not results: skip silently."""
-    return any(part.endswith(".examples") for part in path.parts)
+    """Files the runner writes beside results (example folders) are not results: skip silently. rd files
+    (``tokbench rd``) are read by the report on their own (:mod:`tokbench.rd.board`)."""
+    return any(part.endswith(".examples") for part in path.parts) or path.name.endswith(".rd.json")
 
 
 def dedupe(entries: list[Entry], notes: list[str]) -> list[Entry]:

@@ -40,8 +40,12 @@ def report_cmd(
     output: str | Path,
     mix_protocols: bool = False,
     with_published: bool = False,
+    pool: bool = False,
+    intervals: bool = True,
 ) -> int:
-    """Leaderboard tables from result files/folders into ``output`` (md, csv, html, latex, json)."""
+    """Leaderboard tables from result files/folders into ``output`` (md, csv, html, latex, json); with
+    ``pool``, results of several sets are first pooled into ``output/pooled`` (:mod:`tokbench.pool`);
+    ``intervals=False`` hides the confidence intervals results store."""
     from tokbench.report.build import FORMATS, make_report, write_report
     from tokbench.report.collect import CollectError
     from tokbench.report.escape import terminal
@@ -54,8 +58,16 @@ def report_cmd(
         return _error(f"--format must be a comma-separated subset of {','.join(FORMATS)}, got {formats!r}")
     if not paths:
         return _error("give at least one result file or folder")
+    if pool:
+        from tokbench.errors import ResultError
+        from tokbench.pool import pool_for_report
+
+        try:
+            paths = [*paths, *map(str, pool_for_report(list(paths), Path(output) / "pooled"))]
+        except ResultError as e:  # a refused pool, an unreadable result or records file
+            return _error(str(e))
     try:
-        report = make_report(list(paths), mix_protocols, with_published)
+        report = make_report(list(paths), mix_protocols, with_published, intervals=intervals)
     except ProtocolConflict as e:
         return _error(f"refusing to put numbers made under different protocols into one column: {e}")
     except (CollectError, PublishedError) as e:
@@ -77,7 +89,12 @@ def report_cmd(
 
 
 def check_cmd(
-    new: str | list[str], baseline: str | list[str], max_drop: list[str] | None = None, fmt: str = "text"
+    new: str | list[str],
+    baseline: str | list[str],
+    max_drop: list[str] | None = None,
+    fmt: str = "text",
+    tolerance_only: bool = False,
+    alpha: float = 0.05,
 ) -> int:
     """The release gate: 0 nothing regressed, 1 a metric regressed, 2 the results cannot be compared."""
     from tokbench.report import gate_view
@@ -87,7 +104,9 @@ def check_cmd(
     if fmt not in CHECK_FORMATS:
         return _error(f"--format must be one of {', '.join(CHECK_FORMATS)}, got {fmt!r}")
     try:
-        result = run_check(_list(new), _list(baseline), list(max_drop or []))
+        if not 0 < alpha < 1:
+            raise GateError(f"--alpha must be in (0, 1), got {alpha!r}")
+        result = run_check(_list(new), _list(baseline), list(max_drop or []), tolerance_only, alpha)
     except (GateError, CollectError) as e:
         if fmt != "text":  # a CI step that posts or parses stdout still gets a "cannot compare" verdict
             refused = GateResult(problems=[str(e)])
@@ -102,15 +121,23 @@ def check_cmd(
     return result.exit_code
 
 
-def compare_cmd(a: str | list[str], b: str | list[str]) -> int:
-    """Two result sets side by side; 2 when nothing pairs up."""
+def compare_cmd(
+    a: str | list[str], b: str | list[str], alpha: float = 0.05, resamples: int = 2000, seed: int = 0
+) -> int:
+    """Two result sets side by side; 2 when nothing pairs up or a pair's instances do not match."""
     from tokbench.report.collect import CollectError
     from tokbench.report.compare import compare_sets, print_comparison
 
+    if not 0 < alpha < 1 or resamples < 100:
+        return _error(f"--alpha must be in (0, 1) and --resamples >= 100, got {alpha!r} and {resamples!r}")
     try:
-        comparison = compare_sets(_list(a), _list(b))
+        comparison = compare_sets(_list(a), _list(b), alpha, resamples, seed)
     except CollectError as e:
         return _error(str(e))
+    if comparison.refused:
+        for refusal in comparison.refused:
+            _error(f"refusing to pair instances: {refusal}")
+        return 2
     if not comparison.deltas:
         for note in comparison.notes:
             _note(note)

@@ -6,6 +6,12 @@ tolerance passes and anything more fails, free of binary rounding (0.93 - 0.925 
 0.005). Outcome: 0 nothing regressed, 1 something regressed, 2 the sets cannot be compared
 (different protocol / dataset / suite options, missing metrics, ambiguous pairs, unreadable files).
 
+Significance (default): where both results hold per-instance records (``tokbench.result/3``), every
+gated metric gets a paired test (:mod:`tokbench.report.significance`, Holm-adjusted over all of them),
+and a drop beyond its tolerance fails only when it is also significant at ``alpha``; one that is not is
+``inconclusive`` (it passes, with the minimum detectable difference at this sample size). Without
+records, or with ``tolerance_only``, the tolerance alone decides, as before (a note says which).
+
 Directions and default tolerances are the metrics' declarations in the results (``report.metrics``);
 where baseline and NEW declare a metric differently, the baseline's holds, with a note.
 
@@ -28,8 +34,12 @@ from tokbench.metric_spec import HIGHER, LOWER, MetricSpec, Tolerance, parse_tol
 from tokbench.report.collect import Entry, differences
 from tokbench.report.metrics import SpecBook, book_of
 from tokbench.report.pairing import Pairing, key_of, label_of, load_side, pair
+from tokbench.report.significance import ALPHA, PairTests, Tested, adjust, paired_tests_of
+from tokbench.stats.intervals import IntervalSettings
 
 OK, IMPROVED, REGRESSED, SAME, INFO, NEW_METRIC = "ok", "improved", "REGRESSED", "same", "not gated", "new"
+INCONCLUSIVE = "inconclusive"
+INCONCLUSIVE_TEXT = "inconclusive at this sample size"
 
 
 class GateError(ResultError):
@@ -60,6 +70,7 @@ class Row:
     status: str
     delta: Decimal | None = None
     drop: Decimal | None = None
+    tested: Tested | None = None  # the paired test of NEW - baseline, where records allow one
 
 
 @dataclass
@@ -161,7 +172,13 @@ def check_pair(label: str, old: Entry, new: Entry, overrides: dict[str, Toleranc
         out.rows.append(compare_metric(label, s, a, b, tol))
 
 
-def run_check(new: list[str | Path], baseline: list[str | Path], max_drop: list[str]) -> GateResult:
+def run_check(
+    new: list[str | Path],
+    baseline: list[str | Path],
+    max_drop: list[str],
+    tolerance_only: bool = False,
+    alpha: float = ALPHA,
+) -> GateResult:
     """Compare every paired result; reasons to refuse go to ``problems``."""
     overrides = parse_overrides(max_drop)
     out = GateResult()
@@ -194,6 +211,8 @@ def run_check(new: list[str | Path], baseline: list[str | Path], max_drop: list[
         out.problems.append("no result in NEW has a baseline with the same suite, dataset and resolution")
     for label, n, o in p.pairs:
         check_pair(label, o, n, overrides, out)
+    if not tolerance_only:
+        _significance(p, out, alpha)
     out.pairs = len(p.pairs)
     known = {m for _, n, o in p.pairs for m in (*n.metrics, *o.metrics)}
     for metric in overrides:
@@ -203,3 +222,33 @@ def run_check(new: list[str | Path], baseline: list[str | Path], max_drop: list[
                 f"(known: {', '.join(sorted(known)[:20])})"
             )
     return out
+
+
+def _significance(p: Pairing, out: GateResult, alpha: float) -> None:
+    """Test every gated metric of every pair (baseline = A, NEW = B), Holm over all of them; a regression
+    that is not significant becomes inconclusive."""
+    found: dict[str, PairTests] = {}
+    for label, n, o in p.pairs:
+        gated = [r.metric for r in out.rows if r.pair == label and r.tolerance != "–" and r.baseline is not None]
+        if not gated:
+            continue
+        tests = paired_tests_of(o, n, gated, IntervalSettings(), alpha)
+        if tests.refused:
+            out.problems.append(f"{label}: cannot pair the instances of baseline and NEW: {tests.refused}")
+        found[label] = tests
+    adjust(list(found.values()))
+    untested: set[str] = set()
+    for r in out.rows:
+        pair_tests = found.get(r.pair)
+        if pair_tests is None:
+            continue
+        r.tested = pair_tests.tested.get(r.metric)
+        if r.status != REGRESSED:
+            continue
+        if r.tested is None:
+            reason = pair_tests.untested.get(r.metric, pair_tests.refused or "not tested")
+            if reason not in untested:
+                untested.add(reason)
+                out.notes.append(f"{r.pair}: significance not testable ({reason}): the tolerance alone decides")
+        elif not r.tested.significant:
+            r.status = INCONCLUSIVE

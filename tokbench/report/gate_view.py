@@ -9,7 +9,17 @@ import math
 from decimal import Decimal
 
 from tokbench.report.escape import markdown, rich_text
-from tokbench.report.gate import IMPROVED, INFO, NEW_METRIC, REGRESSED, SAME, GateResult, Row
+from tokbench.report.gate import (
+    IMPROVED,
+    INCONCLUSIVE,
+    INCONCLUSIVE_TEXT,
+    INFO,
+    NEW_METRIC,
+    REGRESSED,
+    SAME,
+    GateResult,
+    Row,
+)
 
 MAX_UNGATED_ROWS = 15
 
@@ -25,6 +35,27 @@ def dec(d: Decimal | None, sign: bool = True) -> str:
     if len(text.lstrip("-")) > 10:
         text = f"{float(d):.4g}"
     return ("+" if sign and d > 0 else "") + text
+
+
+def interval(r: Row) -> str:
+    """The paired 95 % interval of NEW - baseline, ``[lo, hi]``, or "–" when untested."""
+    iv = None if r.tested is None else r.tested.test.interval
+    return "–" if iv is None else f"[{iv.low:+.4g}, {iv.high:+.4g}]"
+
+
+def p_value(r: Row) -> str:
+    return "–" if r.tested is None else f"{r.tested.p_adjusted:.3g}"
+
+
+def inconclusive_notes(result: GateResult) -> list[str]:
+    """One line per drop beyond tolerance that is not significant, with its minimum detectable difference."""
+    return [
+        f"{r.pair}: {result.book.spec(r.metric).label} dropped {dec(r.drop, sign=False)} (beyond {r.tolerance}), "
+        f"{INCONCLUSIVE_TEXT}: p = {r.tested.p_adjusted:.3g} (Holm), minimum detectable difference "
+        f"{r.tested.mdd:.4g} (80 % power at alpha {r.tested.alpha})"
+        for r in result.rows
+        if r.status == INCONCLUSIVE and r.tested is not None
+    ]
 
 
 def verdict(result: GateResult) -> str:
@@ -48,10 +79,11 @@ def to_rich(result: GateResult) -> None:
     from rich.table import Table
 
     console = Console(width=None if Console().is_terminal else 160, highlight=False)
-    style = {REGRESSED: "bold red", IMPROVED: "green", INFO: "dim", NEW_METRIC: "cyan"}
+    style = {REGRESSED: "bold red", IMPROVED: "green", INFO: "dim", NEW_METRIC: "cyan", INCONCLUSIVE: "yellow"}
     table = Table(title=f"tokbench check: {verdict(result)}")
-    for col in ("result", "metric", "", "baseline", "new", "Δ", "allowed drop", "status"):
-        table.add_column(col, justify="right" if col in ("baseline", "new", "Δ", "allowed drop") else "left")
+    numeric = ("baseline", "new", "Δ", "95 % CI of Δ", "p (Holm)", "allowed drop")
+    for col in ("result", "metric", "", *numeric, "status"):
+        table.add_column(col, justify="right" if col in numeric else "left")
     rows = sorted(_shown(result), key=lambda r: (r.status != REGRESSED, r.pair, r.metric))
     ungated = [r for r in rows if r.status == INFO]
     if len(ungated) > MAX_UNGATED_ROWS:  # e.g. a hundred token-language statistics: count them instead
@@ -64,6 +96,8 @@ def to_rich(result: GateResult) -> None:
             num(r.baseline),
             num(r.new),
             dec(r.delta),
+            interval(r),
+            p_value(r),
             r.tolerance,
             r.status,
         )
@@ -78,6 +112,8 @@ def to_rich(result: GateResult) -> None:
         f"{len(result.regressions)} regressed, {sum(r.status == IMPROVED for r in result.rows)} improved, "
         f"{same} unchanged."
     )
+    for line in inconclusive_notes(result):
+        console.print(rich_text(line, "yellow"))
     for p in result.problems:
         console.print(rich_text("cannot compare: ", "bold red") + rich_text(p))
     for n in result.notes:
@@ -90,19 +126,26 @@ def to_github(result: GateResult) -> str:
     out = [f"## {icon} tokbench release gate: {verdict(result)}", ""]
     if result.problems:
         out += ["**Cannot compare:**", ""] + [f"- {markdown(p)}" for p in result.problems] + [""]
-    head = ["| Result | Metric | Baseline | New | Δ | Allowed drop | Status |", "|---|---|---:|---:|---:|---:|---|"]
+    head = [
+        "| Result | Metric | Baseline | New | Δ | 95 % CI of Δ | p (Holm) | Allowed drop | Status |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
 
     def line(r: Row) -> str:
         status = f"**{r.status}**" if r.status == REGRESSED else r.status
         return (
             f"| {markdown(r.pair)} | {markdown(result.book.spec(r.metric).label)} {_direction(result, r.metric)} | "
-            f"{num(r.baseline)} | {num(r.new)} | {dec(r.delta)} | {markdown(r.tolerance)} | {status} |"
+            f"{num(r.baseline)} | {num(r.new)} | {dec(r.delta)} | {interval(r)} | {p_value(r)} | "
+            f"{markdown(r.tolerance)} | {status} |"
         )
 
     bad = [r for r in result.rows if r.status == REGRESSED]
     rest = [r for r in _shown(result) if r.status != REGRESSED]
     if bad:
         out += ["### Regressions", ""] + head + [line(r) for r in bad] + [""]
+    unsure = inconclusive_notes(result)
+    if unsure:
+        out += ["### Inconclusive drops (pass)", ""] + [f"- {markdown(u)}" for u in unsure] + [""]
     if rest:
         out += [f"<details><summary>{len(rest)} other changed metric(s)</summary>", ""] + head
         out += [line(r) for r in rest] + ["", "</details>", ""]
@@ -122,6 +165,14 @@ def _finite(v: float | Decimal | None) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _jsonable(v: object) -> object:
+    if isinstance(v, float):
+        return _finite(v)
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    return v
+
+
 def to_json(result: GateResult) -> str:
     """Strict JSON (``allow_nan=False``): no ``Infinity`` / ``NaN`` tokens other parsers reject."""
     rows = [
@@ -133,6 +184,7 @@ def to_json(result: GateResult) -> str:
             "delta": _finite(r.delta),
             "tolerance": r.tolerance,
             "status": r.status,
+            "significance": None if r.tested is None else {k: _jsonable(v) for k, v in r.tested.to_dict().items()},
         }
         for r in result.rows
     ]
@@ -143,6 +195,7 @@ def to_json(result: GateResult) -> str:
                 "exit_code": result.exit_code,
                 "rows": rows,
                 "problems": result.problems,
+                "inconclusive": inconclusive_notes(result),
                 "notes": result.notes,
             },
             indent=1,

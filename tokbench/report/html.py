@@ -73,10 +73,11 @@ def to_html(
     notes: list[str],
     book: SpecBook,
     details: dict[str, LongTable] | None = None,
+    intervals: bool = True,
 ) -> str:
-    """The whole report page."""
+    """The whole report page; ``intervals`` draws the stored confidence intervals on the charts."""
     extra_notes: list[str] = []
-    models_html = _models(runs, extra_notes, book)
+    models_html = _models(runs, extra_notes, book, intervals)
     all_notes = notes + extra_notes
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
@@ -200,11 +201,11 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def _models(runs: list[Entry], notes: list[str], book: SpecBook) -> str:
+def _models(runs: list[Entry], notes: list[str], book: SpecBook, intervals: bool = True) -> str:
     out = []
     for model in sorted({e.model for e in runs}):
         mine = [e for e in runs if e.model == model]
-        charts = scale_charts([e for e in mine if e.suite != "language" or _has_buckets(e)], book)
+        charts = scale_charts([e for e in mine if e.suite != "language" or _has_buckets(e)], book, intervals)
         charts += language_charts([e for e in mine if e.suite == "language" or e.result.get("extra")])
         out.append(f'<h3 id="model-{escape(model, quote=True)}">{escape(model)}</h3>')
         if charts:

@@ -13,6 +13,7 @@ from typing import Any
 
 from tokbench.metric_spec import BUCKETS
 from tokbench.report.collect import Entry
+from tokbench.report.intervals import stored_interval
 from tokbench.report.metrics import SpecBook
 from tokbench.report.svg import Series, line_chart
 
@@ -22,16 +23,19 @@ _NOISE = ("streams", "stream", "ngrams")
 _Y_KEYS = ("y", "count", "counts", "freq", "frequency", "frequencies", "v", "types", "vocab", "value", "values")
 
 
-def scale_charts(entries: list[Entry], book: SpecBook) -> list[str]:
-    """For each declared bucketed family (T-ACC, T-NED, F-Sim …): bucket means (S, M, L), one line per resolution."""
+def scale_charts(entries: list[Entry], book: SpecBook, intervals: bool = True) -> list[str]:
+    """For each declared bucketed family (T-ACC, T-NED, F-Sim …): bucket means (S, M, L), one line per
+    resolution; with ``intervals``, an error bar where the result stores a bucket's interval."""
     charts = []
     for fam in book.families():
         series = []
         several = len({e.dataset for e in entries if f"{fam}_small" in e.metrics}) > 1
         for e in sorted(entries, key=lambda e: (e.resolution, e.dataset)):
             ys = [_num(e.metrics.get(f"{fam}_{b}")) for b in BUCKETS]
+            bars = [stored_interval(e, f"{fam}_{b}") if intervals else None for b in BUCKETS]
             if any(y is not None for y in ys):
-                series.append(Series(f"@{e.resolution}" + (f" {e.dataset}" if several else ""), [0, 1, 2], ys))
+                label = f"@{e.resolution}" + (f" {e.dataset}" if several else "")
+                series.append(Series(label, [0, 1, 2], ys, errors=bars if any(bars) else None))
         if series:
             s = book.spec(fam)
             y_range = (0.0, 100.0) if s.unit == "%" else (0.0, 1.0)

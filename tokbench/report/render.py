@@ -93,9 +93,15 @@ def _plain(v: Any) -> str:
 
 
 def to_csv(table: Table) -> str:
-    """Full-precision values; a ``Marks`` column lists the row's protocol markers."""
+    """Full-precision values; ``<key>_lo`` / ``<key>_hi`` after a column with a stored interval (numbers,
+    so a spreadsheet can use them); a ``Marks`` column lists the row's protocol markers."""
     frame = table.frame.copy()
     frame.columns = LEAD + [c.key for c in table.columns]
+    for key in [c.key for c in table.columns if any(k == c.key for _, k in table.intervals)]:
+        bounds = [table.intervals.get((i, key), (math.nan, math.nan)) for i in range(len(frame))]
+        at = list(frame.columns).index(key) + 1
+        frame.insert(at, f"{key}_lo", [b[0] for b in bounds])
+        frame.insert(at + 1, f"{key}_hi", [b[1] for b in bounds])
     frame["Marks"] = ["".join(sorted({m for (r, _), m in table.markers.items() if r == i})) for i in range(len(frame))]
     return csv_frame(frame).to_csv(index=False)
 
@@ -159,6 +165,12 @@ def _num(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
+def _row_intervals(t: Table, row: int) -> dict[str, Any]:
+    """``{"intervals": {key: [low, high]}}`` for a row with stored intervals; nothing otherwise."""
+    found = {c.key: list(t.intervals[(row, c.key)]) for c in t.columns if (row, c.key) in t.intervals}
+    return {"intervals": found} if found else {}
+
+
 def to_json(
     tables: list[Table], counts: pd.DataFrame, notes: list[str], details: dict[str, LongTable] | None = None
 ) -> str:
@@ -188,6 +200,7 @@ def to_json(
                     "factor": rec["Factor"],
                     "bpp": _num(rec["bpp"]),
                     "values": {c.key: _num(rec[c.key]) for c in t.columns},
+                    **_row_intervals(t, i),
                     "markers": {k: m for (r, k), m in t.markers.items() if r == i},
                     "files": {k: str(e.path) for (r, k), e in t.cells.items() if r == i and e.path},
                 }

@@ -33,6 +33,16 @@ class Series:
     xs: Sequence[float]
     ys: Sequence[float | None]
     dashed: bool = False
+    errors: Sequence[tuple[float, float] | None] | None = None  # (low, high) per point: an error bar
+
+
+def _bars(s: Series, log_x: bool, log_y: bool) -> list[tuple[float, float, float]]:
+    """(x, low, high) of the series' drawable error bars."""
+    return [
+        (x, e[0], e[1])
+        for x, y, e in zip(s.xs, s.ys, s.errors or [], strict=False)
+        if e is not None and _ok(x, log_x) and _ok(y, log_y) and _ok(e[0], log_y) and _ok(e[1], log_y)
+    ]
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -115,7 +125,8 @@ def line_chart(
     left, right, top, bottom = 58, width - legend_w, 30, height - 44
     pts = [(x, y) for s in series for x, y in zip(s.xs, s.ys, strict=False) if _ok(x, log_x) and _ok(y, log_y)]
     xa = _Axis([p[0] for p in pts], log_x, left, right, None, categories)
-    ya = _Axis([p[1] for p in pts], log_y, bottom, top, y_range)
+    bounds = [v for s in series for _, lo, hi in _bars(s, log_x, log_y) for v in (lo, hi)]  # bars stay inside the axes
+    ya = _Axis([p[1] for p in pts] + bounds, log_y, bottom, top, y_range)
     out = [
         f'<svg class="chart" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
@@ -145,6 +156,12 @@ def line_chart(
         if not xy:
             continue
         dash = ' stroke-dasharray="5 3"' if s.dashed else ""
+        for x, lo, hi in _bars(s, log_x, log_y):
+            bx, y0, y1 = xa(x), ya(lo), ya(hi)
+            out.append(
+                f'<path class="bar" d="M{bx:.1f},{y0:.1f}V{y1:.1f}M{bx - 3:.1f},{y0:.1f}H{bx + 3:.1f}'
+                f'M{bx - 3:.1f},{y1:.1f}H{bx + 3:.1f}" stroke="{color}" fill="none"/>'
+            )
         if len(xy) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
             out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.8"{dash}/>')

@@ -82,16 +82,19 @@ class Table:
     footnotes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cells: dict[tuple[int, str], Entry] = field(default_factory=dict)  # where each number came from
+    intervals: dict[tuple[int, str], tuple[float, float]] = field(default_factory=dict)  # filled by intervals.attach
 
     def display(self, row: int, key: str) -> str:
-        """A formatted cell: metric value with its marker, or the leading column's text."""
+        """A formatted cell: metric value, its stored interval and its marker, or the leading column's text."""
         value = self.frame.iloc[row][key]
         if key == "bpp":
             return "–" if value is None or value != value else f"{value:.4f}"
         col = next((c for c in self.columns if c.key == key), None)
         if col is None:
             return "–" if value is None or value != value else str(value)
-        return col.spec.format(value) + self.markers.get((row, key), "")
+        bounds = self.intervals.get((row, key))
+        shown = f" [{col.spec.format(bounds[0])}, {col.spec.format(bounds[1])}]" if bounds else ""
+        return col.spec.format(value) + shown + self.markers.get((row, key), "")
 
     def published_rows(self) -> list[int]:
         return [i for i, s in enumerate(self.frame["Source"]) if s == "published"]
