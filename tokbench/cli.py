@@ -72,10 +72,22 @@ def _suite_options(pairs: list[str]) -> dict[str, dict[str, Any]]:
 def run(
     model: Annotated[str, typer.Option(help="NAME[:k=v,...] or file.py:Class[:k=v,...]")],
     suite: Annotated[str, typer.Option(help="comma-separated suites, e.g. text,face")] = "recon",
-    dataset: Annotated[str, typer.Option(help="registered name, manifest .json, or annotation .json")] = "samples",
-    images: Annotated[Optional[str], typer.Option(help="image folder for an annotation file")] = None,
+    dataset: Annotated[
+        str,
+        typer.Option(help="comma-separated registered names, groups (tokbench-text), manifests or annotation .json"),
+    ] = "samples",
+    images: Annotated[
+        Optional[str], typer.Option(help="image folder(s) for annotation files: one, or one per file in order")
+    ] = None,
     resolution: Annotated[str, typer.Option(help="comma-separated canvas sizes, e.g. 256,512")] = "256",
-    protocol: Annotated[str, typer.Option(help="tokbench-paper | center-crop")] = "tokbench-paper",
+    protocol: Annotated[
+        Optional[str],
+        typer.Option(
+            help="tokbench-paper | center-crop | adm-crop | torchvision-crop [:store=reference|lossless,"
+            "read=reference|oriented]; video datasets: tokbench-video[:store=reference|lossless] "
+            "(default: tokbench-paper, tokbench-video for video)"
+        ),
+    ] = None,
     ocr: Annotated[Optional[str], typer.Option(help="OCR backend for the text suite")] = None,
     face: Annotated[Optional[str], typer.Option(help="face backend for the face suite")] = None,
     suite_arg: Annotated[Optional[list[str]], typer.Option(help="SUITE:key=value options (repeatable)")] = None,
@@ -119,13 +131,21 @@ def run(
         options.setdefault("text", {})["ocr"] = ocr
     if face:
         options.setdefault("face", {})["face"] = face
-    config = RunConfig(
+    from tokbench.video.data import is_video_dataset
+
+    video = is_video_dataset(dataset, images)
+    config_class = RunConfig
+    if video:  # a video dataset runs through tokbench.video.runner (see _run_with_progress)
+        from tokbench.video.config import VideoRunConfig
+
+        config_class = VideoRunConfig
+    config = config_class(
         model=model,
         suites=_csv(suite),
         dataset=dataset,
         images=images,
         resolutions=resolutions,
-        protocol=protocol,
+        protocol=protocol or ("tokbench-video" if video else "tokbench-paper"),
         device=device,
         batch_size=batch_size,
         precision=precision,
@@ -229,6 +249,10 @@ def _run_with_progress(config: Any) -> list[Path]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from tokbench.runner import run as run_config
+    from tokbench.video.config import VideoRunConfig
+
+    if isinstance(config, VideoRunConfig):
+        from tokbench.video.runner import run_video as run_config
 
     console = Console(stderr=True)
     columns = (

@@ -53,6 +53,17 @@ SUITES: tuple[Plugin, ...] = (
     Plugin("sweep", f"{_S}.sweep:SweepSuite", "legibility / identity thresholds (px) from generated scale sweeps"),
 )
 
+# On a video dataset (tokbench.video.registry): video codecs, and the clip suites that replace or add to the
+# image suites of the same name; every other model runs frame by frame, text and face score annotated frames.
+VIDEO_MODELS: tuple[Plugin, ...] = tuple(
+    Plugin(c, f"{_A}.video_codecs:VideoCodec", f"{c} video codec via PyAV (crf=, bpp=, fps=)", {"codec": c})
+    for c in ("h264", "h265", "vp9", "av1")
+)
+VIDEO_SUITES: tuple[Plugin, ...] = (
+    Plugin("recon", f"{_S}.video_recon:VideoReconSuite", "PSNR pooled per clip and per-frame mean, SSIM per frame"),
+    Plugin("temporal", f"{_S}.video_temporal:TemporalSuite", "temporal-difference error and flicker, no weights"),
+    Plugin("fvd", f"{_S}.video_fvd:FvdSuite", "FVD: reported unavailable offline, naming the I3D file"),
+)
 
 OCR: tuple[Plugin, ...] = (
     Plugin(

@@ -1,0 +1,82 @@
+"""A clip's canvas through a video tokenizer: windows, frame-count padding, checks, trimming.
+
+The clip is cut into the tokenizer's temporal windows (its ``window``; the whole clip when None); each
+window is padded to the next accepted frame count by repeating its last frame, encoded and decoded alone,
+checked (tensor, frame count, shape, finite, range), and trimmed back to its real frames: the tokenizer
+sees one window at a time. This module is part of every video reconstruction's identity (:data:`VIDEO_PATH`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from tokbench.protocol import to_uint8
+from tokbench.reconstruct import CallStats, _autocast
+from tokbench.validate import AdapterError, validate_decode
+from tokbench.video.cache import ClipEntry
+from tokbench.video.contract import VideoTokenizer, pad_frames, windows
+
+# the modules that turn a decoded clip into a cached canvas reconstruction, whatever the adapter
+VIDEO_PATH = (
+    "tokbench.video.contract",
+    "tokbench.video.protocol",
+    "tokbench.video.io",
+    "tokbench.video.reconstruct",
+    "tokbench.validate",
+    "tokbench.tokenizer",
+)
+
+
+def reconstruct_clip(
+    adapter: VideoTokenizer, canvas: np.ndarray, clip_id: str, device: str, precision: str, stats: CallStats
+) -> ClipEntry:
+    """uint8 canvas ``[T,H,W,3]`` -> its reconstruction, bits (None if any window has none), padding."""
+    import torch
+
+    info = adapter.info
+    parts: list[np.ndarray] = []
+    padded: list[int] = []
+    bits: float | None = 0.0
+    for start, stop in windows(canvas.shape[0], info.window):
+        real = stop - start
+        count = info.frames.padded(real)
+        ids = [f"{clip_id} frames {start + 1}-{stop}"]
+        x = torch.from_numpy(pad_frames(canvas[start:stop], count)).permute(0, 3, 1, 2).float().div(255.0)[None]
+        try:
+            x = x.to(device)
+            t = time.perf_counter()
+            with _autocast(device, precision), torch.no_grad():
+                stats.calls += 1
+                encoded = adapter.encode(x)
+                out = adapter.decode(encoded)
+            stats.seconds += time.perf_counter() - t
+        except AdapterError:
+            raise
+        except Exception as e:
+            raise AdapterError(info.name, f"raised {type(e).__name__}: {e}", ids) from e
+        out = _checked(info.name, out, tuple(x.shape), ids)
+        parts.append(to_uint8(out[0, :real]))
+        padded.append(count)
+        if bits is not None:
+            bits = None if encoded.bits is None else bits + float(encoded.bits.reshape(-1)[0])
+    return ClipEntry(np.concatenate(parts), bits, padded)
+
+
+def _checked(name: str, out: Any, shape: tuple[int, ...], ids: list[str]) -> Any:
+    import torch
+
+    if isinstance(out, torch.Tensor) and out.ndim == 5 and out.shape[1] != shape[1]:
+        raise AdapterError(
+            name,
+            f"decode returned {out.shape[1]} frames for {shape[1]} (a video tokenizer must not drop or add "
+            "frames: declare the counts it accepts in info.frames, the runner pads to them)",
+            ids,
+        )
+    if isinstance(out, torch.Tensor) and out.ndim == 5:
+        b, t = out.shape[:2]
+        flat = validate_decode(name, out.reshape(b * t, *out.shape[2:]), (b * t, *shape[2:]), ids)
+        return flat.reshape(b, t, *flat.shape[1:])
+    return validate_decode(name, out, shape, ids)  # fails, naming what came back

@@ -1,0 +1,284 @@
+"""The video runner: clips -> cached canvas reconstructions -> frame and clip suites -> result files.
+
+Same rooms as the image runner, with clips: names become objects (a video model, or an image model run
+frame by frame); each clip is decoded, put on the ``tokbench-video`` canvas, reconstructed once per
+(model, protocol, canvas) and cached by content; the restored frames go through the protocol's storage
+step; ``text`` / ``face`` score every annotated frame (instances pool over frame and box, TokBench's
+video edges), clip suites score whole clips. Results are written by :mod:`tokbench.record`, the image
+runner's writer, so they share one table. A killed run resumes from the caches.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+from tokbench import record
+from tokbench.build import Caches, RunContext, RunError, default_device
+from tokbench.cache import UnsafeCache, check_cache_folder, content_key, sweep_stale_temp_files
+from tokbench.config import RunConfig
+from tokbench.errors import ConfigError
+from tokbench.fingerprint import code_fingerprint
+from tokbench.hashing import sha256_bytes
+from tokbench.reconstruct import CallStats
+from tokbench.registry import parse_model_spec
+from tokbench.runner import Progress, offline_environment, output_lock
+from tokbench.score import score
+from tokbench.suite import Item, Suite
+from tokbench.validate import AdapterError
+from tokbench.video.cache import ClipCache, ClipEntry
+from tokbench.video.config import VideoRunConfig
+from tokbench.video.contract import FrameByFrame, VideoTokenizer, canvas_multiple
+from tokbench.video.data import Clip, VideoDataset, resolve_video_dataset
+from tokbench.video.io import BadVideo, read_video
+from tokbench.video.protocol import REFERENCE_STORE, VideoProtocol
+from tokbench.video.reconstruct import VIDEO_PATH, reconstruct_clip
+from tokbench.video.registry import build_video_model, video_edges, video_suite_class
+from tokbench.video.suite import ClipItem
+
+DEFAULT_FPS = 16.0  # a stream without a frame rate is stored at this rate (recorded)
+
+
+def run_video(config: RunConfig, progress: Progress | None = None) -> list[Path]:
+    """Run a video configuration; return the result files written (the image runner's signature)."""
+    from tokbench.paths import cache_dir
+
+    if not isinstance(config, VideoRunConfig):
+        raise ConfigError(f"--dataset {config.dataset!r} is not a video dataset")
+
+    caches = Caches(cache_dir(config.cache_dir))
+    with offline_environment(config.offline):
+        if not config.shared_cache:
+            try:
+                check_cache_folder(caches.root)
+            except UnsafeCache as e:
+                raise RunError(str(e)) from None
+        with output_lock(Path(config.output_dir)):
+            for folder in (Path(config.output_dir), caches.root / "video-recon", caches.records.root):
+                sweep_stale_temp_files(folder)
+            return VideoRunner(config, caches, progress).run()
+
+
+class VideoRunner:
+    def __init__(self, config: VideoRunConfig, caches: Caches, progress: Progress | None = None) -> None:
+        self.config = config
+        self.caches = caches
+        self.clips = ClipCache(caches.root)
+        self.progress = progress or (lambda stage, done, total: None)
+        self.calls = CallStats()
+
+    def run(self) -> list[Path]:
+        cfg = self.config
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        import torch
+
+        torch.manual_seed(cfg.seed)
+        spec = parse_model_spec(cfg.model)
+        for name in cfg.suites:
+            video_suite_class(name)  # a typo fails before any work
+        adapter = build_video_model(spec)
+        protocol = cfg.video_protocol()
+        if adapter.info.native_size is not None:
+            raise RunError(
+                f"model {adapter.info.name!r} only takes {adapter.info.native_size}x{adapter.info.native_size} "
+                "inputs; tokbench-video canvases keep the clip's aspect ratio"
+            )
+        dataset = resolve_video_dataset(cfg.dataset, cfg.images, cfg.data_root)
+        if cfg.limit is not None:
+            dataset.samples = dataset.samples[: cfg.limit]
+        device = cfg.device or default_device()
+        adapter.load(device=device, dtype=cfg.precision)
+        code = {"adapter": code_fingerprint(type(adapter)), "reconstruction": _path_fingerprint()}
+        if isinstance(adapter, FrameByFrame):
+            code["image_adapter"] = code_fingerprint(type(adapter.image))
+        model_key = content_key(
+            "video-model", spec.id, adapter.info.to_dict(), cfg.precision, {k: v["sha256"] for k, v in code.items()}
+        )
+        written: list[Path] = []
+        for resolution in cfg.resolutions:
+            suites = [self._suite(name, resolution) for name in cfg.suites]
+            ctx = RunContext(
+                cfg, spec, cast(Any, adapter), cast(Any, dataset), suites, cast(Any, protocol), self.caches,
+                self.calls, device, code, model_key,
+            )  # fmt: skip
+            for suite in suites:
+                suite.cache_root = self.caches.root
+                suite.setup(device)
+            ctx.suite_code = {s.name: code_fingerprint(type(s)) for s in suites}
+            ctx.suite_keys = {s.name: content_key(s.fingerprint(), ctx.suite_code[s.name]["sha256"]) for s in suites}
+            written += self._resolution(ctx, adapter, protocol, dataset, resolution)
+        return written
+
+    def _suite(self, name: str, resolution: int) -> Suite:
+        cls = video_suite_class(name)
+        options = dict(
+            self.config.suite_options.get(name) or self.config.suite_options.get(getattr(cls, "name", ""), {})
+        )
+        if getattr(cls, "name", "") in ("text", "face") and "edges" not in options:
+            options["edges"] = "/".join(
+                str(e) for e in video_edges("text" if cls.name == "text" else "face", resolution)
+            )
+        return cast(Suite, cls(**options))
+
+    def _resolution(
+        self, ctx: RunContext, adapter: VideoTokenizer, protocol: VideoProtocol, dataset: VideoDataset, resolution: int
+    ) -> list[Path]:
+        multiple = canvas_multiple(adapter.info, protocol.multiple)
+        records: dict[str, list[dict[str, Any]]] = {s.name: [] for s in ctx.suites}
+        skipped: list[dict[str, str]] = [{"image": w, "reason": r} for w, r in dataset.skipped]
+        rate: list[dict[str, Any]] = []
+        clips_meta: list[dict[str, Any]] = []
+        stored_as: Counter[str] = Counter()
+        t_recon, t_suite = 0.0, dict.fromkeys(records, 0.0)
+        for done, clip in enumerate(dataset.samples, 1):
+            t = time.perf_counter()
+            got = self._clip(ctx, adapter, protocol, clip, resolution, multiple, skipped)
+            t_recon += time.perf_counter() - t
+            if got is not None:
+                frame_items, clip_item, entry, meta = got
+                clips_meta.append(meta)
+                stored_as[meta["stored_as"]] += meta["frames"]
+                if entry.bits is not None:
+                    rate.append({"bits": entry.bits, "frames": meta["frames"], "pixels": meta["canvas_pixels"]})
+                for suite in ctx.suites:
+                    t = time.perf_counter()
+                    items = [clip_item] if getattr(suite, "clip_level", False) else frame_items
+                    score(ctx, suite, items, records[suite.name])
+                    t_suite[suite.name] += time.perf_counter() - t
+            self.progress(f"{ctx.spec.id} @{resolution}", done, len(dataset.samples))
+        written = []
+        for suite in ctx.suites:
+            t = time.perf_counter()
+            aggregate = suite.aggregate(records[suite.name], resolution)
+            timings = {
+                "reconstruct_s": t_recon,
+                "suite_s": t_suite[suite.name],
+                "aggregate_s": time.perf_counter() - t,
+                "total_s": time.perf_counter() - ctx.started,
+            }
+            bits = [r["bits"] for r in rate]
+            result = record.make_result(
+                ctx, suite, resolution, resolution, aggregate, records[suite.name], skipped, bits, timings,
+                {"stored_as": stored_as},
+            )  # fmt: skip
+            result["protocol"] = protocol.to_dict()  # the image writer's protocol block describes image reading
+            result["rate"] = _video_rate(rate)
+            result["cache"]["video_recon"] = self.clips.stats.to_dict()
+            result["extra"] = {**result.get("extra", {}), "video": _video_provenance(adapter, clips_meta, multiple)}
+            written.append(record.write(ctx, result, suite, records[suite.name], lambda image_id: None))
+        return written
+
+    def _clip(
+        self,
+        ctx: RunContext,
+        adapter: VideoTokenizer,
+        protocol: VideoProtocol,
+        clip: Clip,
+        resolution: int,
+        multiple: int,
+        skipped: list[dict[str, str]],
+    ) -> tuple[list[tuple[Item, str]], tuple[Item, str], ClipEntry, dict[str, Any]] | None:
+        """The clip's frame items and clip item with their record keys, its entry and provenance; None if skipped."""
+        try:
+            video = read_video(clip.path)
+        except BadVideo as e:
+            skipped.append({"image": clip.clip_id, "reason": f"unreadable video: {e}"})
+            return None
+        frames = video.frames
+        canvas, placement = protocol.prepare(frames, resolution, multiple)
+        key = content_key("video-recon", ctx.model_key, protocol.canvas_key(), resolution, multiple, _clip_sha(frames))
+        entry = self.clips.get(key, canvas.shape)
+        if entry is None:
+            try:
+                entry = reconstruct_clip(adapter, canvas, clip.clip_id, ctx.device, self.config.precision, self.calls)
+            except AdapterError as e:
+                if self.config.on_error != "skip":
+                    raise
+                skipped.append({"image": clip.clip_id, "reason": f"adapter error: {e.check}"})
+                return None
+            ctx.caches.write(self.clips.put, key, entry)
+        fps = video.fps if video.fps > 0 else DEFAULT_FPS
+        stored = protocol.stored(protocol.restore(entry.canvas_recon, placement), fps)
+        scored_key = content_key(key, protocol.store, REFERENCE_STORE if protocol.store == "reference" else None)
+        frame_items: list[tuple[Item, str]] = []
+        for t, anns in sorted(clip.frames.items()):
+            if t >= frames.shape[0]:
+                n = sum(len(v) for v in anns.values())
+                skipped.append(
+                    {
+                        "image": f"{clip.clip_id}#frame{t + 1}",
+                        "reason": f"annotated frame beyond the clip: frame {t + 1} of {frames.shape[0]}, {n} instances",
+                    }
+                )
+                continue
+            annotations = {**anns, "dataset": clip.dataset, "clip": clip.clip_id, "frame": t + 1}
+            item = Item(
+                f"{clip.clip_id}#frame{t + 1}", frames[t], stored[t], canvas[t], entry.canvas_recon[t], resolution,
+                annotations,
+            )  # fmt: skip
+            frame_items.append((item, content_key(scored_key, "frame", t)))
+        clip_item = ClipItem(
+            clip.clip_id, frames[0], stored[0], canvas[0], entry.canvas_recon[0], resolution, {"dataset": clip.dataset},
+            frames=frames, frames_restored=stored, canvas_frames=canvas, canvas_frames_recon=entry.canvas_recon,
+            fps=fps,
+        )  # fmt: skip
+        meta = {
+            "clip": clip.clip_id,
+            "frames": int(frames.shape[0]),
+            "padded_to": entry.padded,
+            "size": [int(frames.shape[2]), int(frames.shape[1])],
+            "canvas": [int(canvas.shape[2]), int(canvas.shape[1])],
+            "canvas_pixels": int(canvas.shape[1] * canvas.shape[2]),
+            "fps": fps,
+            "fps_source": "stream" if video.fps > 0 else "default",
+            "codec": video.codec,
+            "rotation": video.rotation,
+            "stored_as": "h264-crf23-yuv420p" if protocol.store == "reference" else "lossless",
+        }
+        return frame_items, (clip_item, scored_key), entry, meta
+
+
+def _clip_sha(frames: np.ndarray) -> str:
+    return sha256_bytes(f"{frames.shape}|".encode() + np.ascontiguousarray(frames).tobytes())
+
+
+def _path_fingerprint() -> dict[str, Any]:
+    from tokbench.fingerprint import _combine, _module_file
+    from tokbench.hashing import sha256_file_memo
+
+    files = {name: sha256_file_memo(path) for name in VIDEO_PATH if (path := _module_file(name)) is not None}
+    return {"files": files, "sha256": _combine(files, None)}
+
+
+def _video_rate(rate: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Bits per clip, per frame and per canvas pixel per frame (bpp); None without bits."""
+    if not rate:
+        return {"bits_per_clip_mean": None, "bits_per_frame_mean": None, "bpp_mean": None}
+    return {
+        "bits_per_clip_mean": float(np.mean([r["bits"] for r in rate])),
+        "bits_per_frame_mean": float(np.mean([r["bits"] / r["frames"] for r in rate])),
+        "bpp_mean": float(np.mean([r["bits"] / (r["frames"] * r["pixels"]) for r in rate])),
+    }
+
+
+def _video_provenance(adapter: VideoTokenizer, clips: list[dict[str, Any]], multiple: int) -> dict[str, Any]:
+    info = adapter.info
+    return {
+        "mode": info.mode,
+        "frame_rule": info.frames.describe(),
+        "window": info.window,
+        "canvas_multiple": multiple,
+        "clips": len(clips),
+        "frames": sum(c["frames"] for c in clips),
+        "frames_padded": sum(sum(c["padded_to"]) - c["frames"] for c in clips),
+        "per_clip": clips,
+    }
+
+
+__all__ = ["VideoRunConfig", "VideoRunner", "run_video"]

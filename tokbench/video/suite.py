@@ -1,0 +1,46 @@
+"""What clip-level suites see: a whole clip, original and reconstruction, at one protocol step.
+
+Frame-level suites (``text``, ``face``) get one :class:`~tokbench.suite.Item` per annotated frame, so
+their instances pool over (frame, box) as TokBench's; a :class:`ClipSuite` gets one :class:`ClipItem` per
+clip and writes one record per clip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tokbench.errors import ConfigError
+from tokbench.suite import Item, Suite
+
+
+@dataclass
+class ClipItem(Item):
+    """A clip: ``frames`` / ``frames_restored`` uint8 ``[T,H,W,3]`` at the original size (after the
+    protocol's storage step), ``canvas_frames`` / ``canvas_frames_recon`` on the canvas."""
+
+    frames: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 3), np.uint8))
+    frames_restored: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 3), np.uint8))
+    canvas_frames: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 3), np.uint8))
+    canvas_frames_recon: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 3), np.uint8))
+    fps: float = 0.0
+
+
+class ClipSuite(Suite):
+    """A suite scored per clip; ``where`` chooses the restored frames or the canvas."""
+
+    clip_level: ClassVar[bool] = True
+
+    def pair(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(item, ClipItem):
+            raise ConfigError(f"suite {self.name!r} scores video clips; run it on a video dataset")
+        if self.options.get("where") == "canvas":
+            return item.canvas_frames, item.canvas_frames_recon
+        return item.frames, item.frames_restored
+
+    @staticmethod
+    def check_where(name: str, options: dict[str, Any]) -> None:
+        if options["where"] not in ("restored", "canvas"):
+            raise ConfigError(f"{name}: where must be 'restored' or 'canvas', got {options['where']!r}")
