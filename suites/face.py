@@ -131,6 +131,8 @@ class FaceSuite(BackendSuite):
             "per_dataset": per_dataset(scored, fields, edges),
             "empty_buckets": [b for b, v in summary["buckets"].items() if v["n"] == 0],
         }
+        if hasattr(self.backend, "identity"):  # the backend without paths: what the report compares
+            extra["identity"] = {"face": self.backend.identity()}
         if getattr(self.backend, "threshold", None) is not None:
             extra["same_identity_threshold_l2"] = self.backend.threshold
             extra["note"] = (

@@ -17,9 +17,10 @@ charset_filter, edges (e0/e1/e2 override), on (restored | original).
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokbench.backends import build_ocr
 from tokbench.data.crops import cut
@@ -29,6 +30,9 @@ from tokbench.metrics.buckets import bucket_of, edges_for, per_dataset, summariz
 from tokbench.metrics.text import outside_charset, text_scores
 from tokbench.stats.estimand import Estimand, bucketed_estimands
 from tokbench.suite import BackendSuite, Item
+
+if TYPE_CHECKING:
+    from tokbench.data.dataset import Dataset
 
 _DEFAULTS: dict[str, Any] = {
     "ocr": "easyocr",
@@ -79,6 +83,31 @@ class TextSuite(BackendSuite):
         self.backend = build_ocr(str(merged["ocr"]), batch_size=int(merged["batch_size"]))
         self._ready = False
         self.timings: defaultdict[str, float] = defaultdict(int)  # seconds, and counts
+        self._caps: dict[tuple[str, int], int] = {}  # (image, annotation index) -> decode cap, for wants_caps
+
+    def begin(self, dataset: Dataset) -> None:
+        """A backend that decodes as the reference (``parseq:decode=reference``) caps each instance by its
+        batch of the set in annotation order; compute those caps from the set's annotations."""
+        if not getattr(self.backend, "wants_caps", False):
+            return
+        from tokbench.backends.ocr_parseq import reference_caps
+
+        keys, labels = [], []
+        for sample in dataset.samples:
+            for i, ann in enumerate(sample.annotations.get("text") or []):
+                rec = ann.get("rec") if isinstance(ann, dict) else None
+                keys.append((sample.image_id, i))
+                labels.append(rec if isinstance(rec, str) else "")
+        self._caps = dict(zip(keys, reference_caps(labels), strict=True))
+
+    def fingerprint(self) -> dict[str, Any]:
+        """With capped decoding a record depends on its batch: the caps are part of the identity."""
+        ident = super().fingerprint()
+        if self._caps:
+            from tokbench.hashing import sha256_bytes
+
+            ident["decode_caps"] = sha256_bytes(json.dumps(sorted(self._caps.items())).encode())
+        return ident
 
     def metric_specs(self) -> list[MetricSpec]:
         """T-ACC and T-NED (percent), Mean and by scale; the pooled, per-dataset and case-insensitive
@@ -130,10 +159,20 @@ class TextSuite(BackendSuite):
                 if self.options["charset_filter"]:
                     rec["skip"] = OOV_SKIP
                     continue
+            if getattr(self.backend, "wants_caps", False):
+                cap = self._caps.get((item.image_id, rec["index"]))
+                if cap is None:
+                    raise RuntimeError(f"text: no decode cap for {item.image_id} #{rec['index']} (begin() not called)")
+                rec["decode_cap"] = cap
             by_image.setdefault(id(item), []).append((rec, crop.image))
         for group in by_image.values():
             t0 = time.perf_counter()
-            readings = self.backend.recognize([img for _, img in group])
+            crops = [img for _, img in group]
+            readings = (
+                self.backend.recognize(crops, caps=[r["decode_cap"] for r, _ in group])
+                if getattr(self.backend, "wants_caps", False)
+                else self.backend.recognize(crops)
+            )
             self.timings["ocr_s"] += time.perf_counter() - t0
             self.timings["crops"] += len(group)
             for (rec, _), reading in zip(group, readings, strict=True):
@@ -169,4 +208,6 @@ class TextSuite(BackendSuite):
             "per_dataset": per_dataset(scored, FIELDS, edges, scale=100.0),
             "empty_buckets": [b for b, v in summary["buckets"].items() if v["n"] == 0],
         }
+        if hasattr(self.backend, "identity"):  # the backend without paths: what the report compares
+            extra["identity"] = {"ocr": self.backend.identity()}
         return {"metrics": summary["metrics"], "buckets": summary["buckets"], "extra": extra}

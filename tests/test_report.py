@@ -215,7 +215,9 @@ def test_published_file_is_complete_and_consistent() -> None:
     doc = json.loads(DEFAULT_FILE.read_text())
     assert doc["status"] == "published, not re-measured"
     assert doc["source"]["repo"] == "wjf5203/TokBench" and doc["source"]["commit"] == "1b5a415"
-    assert doc["protocol"] == {"name": "tokbench-paper"} and doc["dataset"] == {"name": "tokbench-official"}
+    # the reference stored JPEG and read without EXIF; the rows cover whole sets (no --limit)
+    assert doc["protocol"] == {"name": "tokbench-paper", "store": "reference", "read": "reference"}
+    assert doc["dataset"] == {"name": "tokbench-official", "limit": None}
     assert doc["suites"]["text"]["options"] == {"ocr": "parseq"}
     assert doc["suites"]["face"]["options"] == {"face": "antelopev2"}
     per_res = {r: [row for row in doc["rows"] if row["resolution"] == r] for r in (256, 512, 1024)}

@@ -111,6 +111,12 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout")] = False,
     launcher: Annotated[str, typer.Option(help="none | torchrun (re-launch under torchrun)")] = "none",
     nproc: Annotated[int, typer.Option(min=1, help="processes per node with --launcher torchrun")] = 2,
+    benchmark: Annotated[
+        Optional[str],
+        typer.Option(help="tokbench: the paper's pipeline (protocol, parseq, antelopev2, 256/512/1024, its sets)"),
+    ] = None,
+    *,
+    click_ctx: typer.Context,
 ) -> None:
     """Reconstruct a dataset with a tokenizer and score it with the chosen suites."""
 
@@ -163,8 +169,31 @@ def run(
         intervals=intervals,
         resamples=resamples,
     )
-    paths = _run_with_progress(config)
+    if benchmark:
+        paths = _run_benchmark(click_ctx, benchmark, config, ocr, face)
+    else:
+        paths = _run_with_progress(config)
     _print_summary(paths, as_json)
+
+
+def _run_benchmark(click_ctx: typer.Context, name: str, base: Any, ocr: str | None, face: str | None) -> list[Path]:
+    """Every pass of a preset (tokbench.benchmark), after one check that everything it needs is here."""
+    from tokbench.benchmark import BenchmarkUnavailable, check, configs
+
+    def given(param: str) -> bool:  # typer ships its own click: compare the source by name
+        source = click_ctx.get_parameter_source(param)
+        return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+    fixed = [p for p in ("suite", "dataset", "images", "protocol", "suite_arg") if given(p)]
+    if fixed:
+        _err(f"--benchmark {name} sets {', '.join('--' + p.replace('_', '-') for p in fixed)} itself: drop them")
+    explicit = given("resolution")
+    plans = configs(name, base, ocr, face, base.resolutions if explicit else None)
+    try:
+        check(plans)
+    except BenchmarkUnavailable as e:
+        _err(str(e), 1)
+    return [p for plan in plans for p in _run_with_progress(plan)]
 
 
 @app.command()

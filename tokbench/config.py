@@ -41,6 +41,7 @@ class RunConfig:
     suite_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     intervals: str = "bca"  # bca | percentile | none: how every aggregate's 95 % interval is made
     resamples: int = 2000  # bootstrap resamples per interval (rFID / KID: at most 200, recorded)
+    benchmark: str | None = None  # the preset that made this configuration (tokbench.benchmark), recorded
 
     def __post_init__(self) -> None:
         from tokbench.protocol import parse_protocol

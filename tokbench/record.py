@@ -108,6 +108,7 @@ def make_result(
             "tokenizer_calls": ctx.calls.calls,
             "shared_cache": cfg.shared_cache,
             "image_limits": IMAGE_READ_LIMITS,
+            "benchmark": cfg.benchmark,
         },
         environment=_environment(),
         timings={**timings, "tokenizer_s": ctx.calls.seconds},

@@ -23,7 +23,7 @@ import numpy as np
 
 from tokbench import record
 from tokbench.build import Caches, RunContext, RunError, build, load
-from tokbench.cache import UnsafeCache, check_cache_folder, sweep_stale_temp_files
+from tokbench.cache import UnsafeCache, check_cache_folder, content_key, sweep_stale_temp_files
 from tokbench.config import RunConfig
 from tokbench.data.dataset import Sample
 from tokbench.memory import release_freed_memory
@@ -155,6 +155,9 @@ class Runner:
         try:
             for data, chosen in passes:
                 ctx.dataset, ctx.suites, full = data, chosen, data.samples
+                for suite in chosen:  # the whole set, before sharding; a suite's identity may depend on it
+                    suite.begin(data)
+                    ctx.suite_keys[suite.name] = content_key(suite.fingerprint(), ctx.suite_code[suite.name]["sha256"])
                 if shard is not None:
                     data.samples = full[shard[0] :: shard[1]]
                 try:

@@ -107,6 +107,10 @@ class Suite:
         """Per item, its instance records. May batch internally."""
         raise NotImplementedError
 
+    def begin(self, dataset: Dataset) -> None:
+        """Called before each set is scored, with the whole set (records may depend on it, as capped
+        decoding does; the fingerprint must then say so). Default: nothing."""
+
     def own_dataset(self, size: int, info: TokenizerInfo) -> Dataset | None:
         """The data this suite brings itself for canvas ``size`` and the tokenizer ``info`` (the ``sweep``
         suite generates its set on the tokenizer's patch grid), or None to score the run's ``--dataset``.

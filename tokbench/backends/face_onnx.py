@@ -6,7 +6,9 @@ its model packs are needed as packages: each face is aligned here from its groun
 the 112x112 ArcFace template (Umeyama, :mod:`tokbench.metrics.face_align`, the geometry of InsightFace's
 ``norm_crop``), and the crop goes straight into the recognition model with onnxruntime, as RGB scaled
 to [-1, 1] ((x - 127.5) / 127.5, InsightFace's default for these models; models whose graph starts by
-normalising itself get raw pixels, as InsightFace decides). The packs are licensed by InsightFace for
+normalising itself get raw pixels, as InsightFace decides: that check needs the ``onnx`` package, and without
+it setup fails rather than guess; ``input_mean``/``input_std`` set them by hand). The resolved values and where
+they came from are in the fingerprint, so every result records them. The packs are licensed by InsightFace for
 non-commercial research only; a warning says so once per process.
 
 The model file is looked up at ``model_path=`` or ``~/.insightface/models/<pack>/`` (also the nested
@@ -53,7 +55,10 @@ def graph_normalises_itself(path: Path) -> bool:
     try:
         import onnx
     except ImportError:
-        return False
+        raise BackendUnavailable(
+            f"cannot tell whether {path.name} normalises its input itself: that needs the onnx package "
+            '(pip install -e ".[insightface]"), or give input_mean=...,input_std=... in the --face spec'
+        ) from None
     nodes = onnx.load(str(path)).graph.node[:8]
     names = [n.name for n in nodes]
     has_sub = any(n.startswith(("Sub", "_minus")) for n in names)
@@ -80,7 +85,7 @@ class ArcFaceOnnx:
         self._session = session
         self._mean = input_mean
         self._std = input_std
-        self._norm_option = "auto" if input_mean is None or input_std is None else [input_mean, input_std]
+        self._norm_source = "auto" if input_mean is None or input_std is None else "option"
         self._run: Any = None
 
     def fingerprint(self) -> dict[str, Any]:
@@ -90,8 +95,31 @@ class ArcFaceOnnx:
             "file": self.model_file,
             "onnxruntime": package_version("onnxruntime") or package_version("onnxruntime-gpu"),
             "align": f"arcface-{ARCFACE_SIZE}-umeyama-gt-kps",
-            "input_norm": self._norm_option,
+            # resolved at setup: (x - mean) / std on RGB uint8, and whether the option, the graph or the
+            # InsightFace default (a test session, no graph to look at) decided it
+            "input_norm": {"mean": self._mean, "std": self._std, "source": self._norm_source},
         }
+
+    def identity(self) -> str:
+        """What the numbers depend on, without paths (compared by the report)."""
+        if self._norm_source == "option":
+            return f"{self.name}:input_mean={self._mean},input_std={self._std}"
+        return self.name
+
+    def missing(self) -> str | None:
+        """What is missing (onnxruntime, onnx, the model file) and how to get it, or None."""
+        from importlib.util import find_spec
+
+        lacks = [
+            f'package {pkg}: pip install -e ".[insightface]"'
+            for pkg, needed in (("onnxruntime", True), ("onnx", self._norm_source == "auto"))
+            if needed and find_spec(pkg) is None
+        ]
+        try:
+            self.find_model()
+        except BackendUnavailable as e:
+            lacks.append(str(e))
+        return "; ".join(lacks) or None
 
     def candidates(self) -> list[Path]:
         if self.model_path:
@@ -134,13 +162,12 @@ class ArcFaceOnnx:
             raw = graph_normalises_itself(path)
             self._mean = 0.0 if raw else 127.5
             self._std = 1.0 if raw else 127.5
+            self._norm_source = "graph"
         self._bind(session)
 
     def _bind(self, session: Any) -> None:
-        if self._mean is None:
-            self._mean = 127.5
-        if self._std is None:
-            self._std = 127.5
+        if self._mean is None or self._std is None:  # a given session: no graph to inspect
+            self._mean, self._std, self._norm_source = 127.5, 127.5, "insightface default"
         if hasattr(session, "run") and hasattr(session, "get_inputs"):
             input_name = session.get_inputs()[0].name
             self._run = lambda blob: session.run(None, {input_name: blob})[0]

@@ -24,6 +24,7 @@ import numpy as np
 
 from tokbench.backends import BackendUnavailable, package_version
 from tokbench.backends.ocr import Reading, chunks, is_cuda
+from tokbench.errors import ConfigError
 from tokbench.hashing import sha256_file
 
 WEIGHTS_FILE = "parseq-56125471.pt"
@@ -32,6 +33,8 @@ WEIGHTS_HASH_PREFIX = "56125471"
 INPUT_SIZE = (32, 128)
 MEAN = (0.694, 0.695, 0.693)
 STD = (0.299, 0.296, 0.301)
+DECODES = ("uncapped", "reference")
+REFERENCE_BATCH = 64  # eval_text.py's batch size: the unit the reference caps over
 #: docTR VOCABS["french"] (latin + "°" + currency + French accented letters), in its order: the
 #: checkpoint's class indices follow this order.
 PAPER_VOCAB = string.digits + string.ascii_letters + string.punctuation + "°" + "£€¥¢฿" + "àâéèêëîïôùûüçÀÂÉÈÊËÎÏÔÙÛÜÇ"
@@ -86,6 +89,30 @@ def find_weights(explicit: str | None = None, download: bool = True) -> Path:
     return target
 
 
+def missing_weights(explicit: str | None = None) -> str | None:
+    """What is missing for the parseq backend (package, weights) and how to get it, or None; never downloads."""
+    from importlib.util import find_spec
+
+    lacks = []
+    if find_spec("doctr") is None:
+        lacks.append('package python-doctr: pip install -e ".[parseq]"')
+    try:
+        find_weights(explicit, download=False)
+    except BackendUnavailable as e:
+        lacks.append(str(e))
+    return "; ".join(lacks) or None
+
+
+def reference_caps(labels: list[str], batch: int = REFERENCE_BATCH) -> list[int]:
+    """Each instance's decode cap under ``decode=reference``: the longest label of its batch of ``batch``
+    consecutive instances (docTR then decodes that many + 1 positions)."""
+    caps: list[int] = []
+    for start in range(0, len(labels), batch):
+        part = labels[start : start + batch]
+        caps += [max(len(t) for t in part)] * len(part)
+    return caps
+
+
 def preprocess(crops: list[np.ndarray], device: str = "cpu") -> Any:
     """uint8 RGB crops -> normalised float tensor [N, 3, 32, 128], as TokBench's docTR pipeline."""
     import torch
@@ -114,7 +141,12 @@ def preprocess(crops: list[np.ndarray], device: str = "cpu") -> Any:
 class Parseq:
     name: ClassVar[str] = "parseq"
 
-    def __init__(self, batch_size: int = 64, weights: str | None = None, download: bool = True) -> None:
+    def __init__(
+        self, batch_size: int = 64, weights: str | None = None, download: bool = True, decode: str = "uncapped"
+    ) -> None:
+        if decode not in DECODES:
+            raise ConfigError(f"--ocr parseq: decode must be one of {', '.join(DECODES)}, got {decode!r}")
+        self.decode = decode
         self.batch_size = int(batch_size)
         self.weights = weights
         self.download = bool(download)
@@ -131,7 +163,22 @@ class Parseq:
             "input": list(INPUT_SIZE),
             "mean": list(MEAN),
             "std": list(STD),
+            "decode": self.decode,
+            **({"decode_batch": REFERENCE_BATCH} if self.decode == "reference" else {}),
         }
+
+    def identity(self) -> str:
+        """What the numbers depend on, without paths or speed options (compared by the report). Plain
+        ``parseq`` is PARSeq as the paper ran it (what published and imported results say), so the
+        uncapped decode names itself."""
+        return self.name if self.decode == "reference" else f"{self.name}:decode={self.decode}"
+
+    @property
+    def wants_caps(self) -> bool:
+        return self.decode == "reference"
+
+    def missing(self) -> str | None:
+        return missing_weights(self.weights)
 
     def setup(self, device: str) -> None:
         if self._model is not None:
@@ -158,18 +205,34 @@ class Parseq:
         self._device = device if is_cuda(device) else "cpu"
         self._model = model.eval().to(self._device)
 
-    def recognize(self, crops: list[np.ndarray]) -> list[Reading]:
+    def recognize(self, crops: list[np.ndarray], caps: list[int] | None = None) -> list[Reading]:
+        """One reading per crop; ``caps`` (``decode=reference`` only) is each crop's decode cap."""
         if self._model is None:
             raise RuntimeError("Parseq.setup(device) must be called before recognize()")
+        if self.wants_caps and (caps is None or len(caps) != len(crops)):
+            raise RuntimeError("parseq decode=reference needs one cap per crop (the text suite supplies them)")
         import torch
 
-        readings: list[Reading] = []
+        readings: list[Reading | None] = [None] * len(crops)
+        # crops sharing a cap decode together: a cap changes the decode, batch neighbours do not
+        groups: dict[int | None, list[int]] = {}
+        for i in range(len(crops)):
+            groups.setdefault(caps[i] if self.wants_caps and caps else None, []).append(i)
         with torch.inference_mode():
-            for part in chunks(len(crops), self.batch_size):
-                batch = preprocess([crops[i] for i in part], self._device)
-                out = self._model(batch, return_preds=True)
-                for word, conf in out["preds"]:
-                    readings.append(Reading(str(word), float(conf) if conf is not None else None))
-        if len(readings) != len(crops):
-            raise RuntimeError(f"PARSeq returned {len(readings)} readings for {len(crops)} crops")
-        return readings
+            for cap, members in groups.items():
+                for part in chunks(len(members), self.batch_size):
+                    idx = [members[i] for i in part]
+                    batch = preprocess([crops[i] for i in idx], self._device)
+                    for i, (word, conf) in zip(idx, self._read(batch, cap), strict=True):
+                        readings[i] = Reading(str(word), float(conf) if conf is not None else None)
+        if any(r is None for r in readings):
+            raise RuntimeError(f"PARSeq returned fewer readings than the {len(crops)} crops")
+        return [r for r in readings if r is not None]
+
+    def _read(self, batch: Any, cap: int | None) -> list[tuple[str, float | None]]:
+        """(word, confidence) per row; with ``cap``, docTR's decode as when given targets of that longest
+        length (``PARSeq.forward``: ``decode_autoregressive(features, max_len)``), without the loss."""
+        if cap is None:
+            return list(self._model(batch, return_preds=True)["preds"])
+        features = self._model.feat_extractor(batch)["features"][:, 1:, :]  # as forward: drop the cls token
+        return list(self._model.postprocessor(self._model.decode_autoregressive(features, int(cap))))

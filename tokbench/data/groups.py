@@ -17,6 +17,9 @@ from tokbench.errors import ConfigError
 
 TEXT_SETS = ("ic13", "ic15", "tt", "textocr", "cord", "sroie", "infograph", "docvqa")
 GROUPS: dict[str, tuple[str, ...]] = {"tokbench-text": TEXT_SETS, "tokbench-face": ("wflw",)}
+# the name published and imported TokBench rows give their data, and the group that is that data per suite
+OFFICIAL = "tokbench-official"
+OFFICIAL_GROUPS = {"text": "tokbench-text", "face": "tokbench-face"}
 
 
 @dataclass(frozen=True)

@@ -118,13 +118,29 @@ class Entry:
                 continue
             out[f"{self.suite} option {k}"] = _text(v)
         ds = r["dataset"]
-        out["dataset"] = _text(ds["name"])
+        out["dataset"] = _text(official_name(self.suite, ds))
         for k, v in sorted((ds.get("identity") or {}).items()):
             if k not in _PATH_KEYS and not k.endswith(("_path", "_dir")):
                 out[f"dataset identity {k}"] = _text(v)
         if "limit" in ds:
             out["dataset limit"] = _text(ds.get("limit"))
         return out
+
+
+def official_name(suite: str, dataset: dict[str, Any]) -> Any:
+    """A pooled run over the whole group the paper pooled for ``suite`` (``tokbench-text`` for text,
+    ``tokbench-face`` for face) is the paper's data: it takes the name published and imported rows use."""
+    from tokbench.data.groups import GROUPS, OFFICIAL, OFFICIAL_GROUPS
+
+    name, identity = dataset.get("name"), dataset.get("identity") or {}
+    group = OFFICIAL_GROUPS.get(suite)
+    if group is None:
+        return name
+    # a one-set group (WFLW) writes no pooled result: the set's own result is the group's
+    parts = identity.get("pooled") if name == group else [identity] if [name] == list(GROUPS[group]) else None
+    if not isinstance(parts, list) or not all(isinstance(p, dict) and not p.get("partial") for p in parts):
+        return name
+    return OFFICIAL if [p.get("manifest") for p in parts] == list(GROUPS[group]) else name
 
 
 def _text(value: Any) -> str:

@@ -76,7 +76,7 @@ def _result(
         "schema": "tokbench.result/1",
         "model": {"id": row["model"], "info": {"kind": kind if kind in _KINDS else "–", "factor": row.get("factor")}},
         "suite": {"name": suite, "options": dict(meta.get("options") or {})},
-        "dataset": {"name": data["dataset"]["name"]},
+        "dataset": dict(data["dataset"]),
         "resolution": int(row["resolution"]),
         "protocol": dict(data["protocol"]),
         "metrics": metrics,

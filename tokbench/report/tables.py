@@ -235,10 +235,25 @@ def build_section(kind: str, resolution: int, entries: list[Entry], mix: bool, b
     for src in sorted({e.published["source"] for e in used if e.published}):
         table.footnotes.append(f"Source = published: transcribed from {src}; published, not re-measured.")
     for e in used:
+        empty = _empty_bucket_note(e, [c.key for c in columns])
+        if empty and empty not in table.footnotes:
+            table.footnotes.append(empty)
         for note in ((e.published or {}).get("note"), _lpips_note(e)):
             if note and f"{e.model}: {note}" not in table.notes:
                 table.notes.append(f"{e.model}: {note}")
     return table
+
+
+def _empty_bucket_note(e: Entry, keys: list[str]) -> str | None:
+    """Why a Mean cell is blank: TokBench's Mean needs all three bucket means, and a bucket had no instance."""
+    empty = (e.result.get("extra") or {}).get("empty_buckets")
+    if not isinstance(empty, list) or not empty:
+        return None
+    blank = [k for k in keys if k in e.metrics and not _numeric(e.metrics[k]) and f"{k}_{empty[0]}" in keys]
+    if not blank:
+        return None
+    buckets = ", ".join(str(b) for b in empty)
+    return f"{e.model} @{e.resolution}: Mean undefined: empty bucket {buckets} in {e.dataset} ({', '.join(blank)})"
 
 
 def _lpips_note(e: Entry) -> str | None:
