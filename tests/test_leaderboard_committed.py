@@ -38,3 +38,14 @@ def test_committed_site_is_regenerated_identically(tmp_path: Path, monkeypatch: 
         assert (tmp_path / rel).read_bytes() == (site / rel).read_bytes(), (
             f"{rel} differs: run scripts/make_leaderboard.sh"
         )
+
+
+@pytest.mark.skipif(not (ROOT / "results" / "sweep").is_dir(), reason="no committed sweep results")
+def test_committed_sweep_thresholds_are_regenerated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # as scripts/make_leaderboard.sh runs it
+    assert report_cmd(["results/sweep"], "md,csv", tmp_path, mix_protocols=True) == 0
+    board = BOARD / "sweep"
+    assert sorted(p.name for p in board.iterdir()) == sorted(p.name for p in tmp_path.iterdir())
+    assert (board / "sweep-thresholds.md").is_file()
+    for p in board.iterdir():
+        assert (tmp_path / p.name).read_bytes() == p.read_bytes(), f"{p.name} differs: run scripts/make_leaderboard.sh"

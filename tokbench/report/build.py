@@ -61,7 +61,7 @@ def write_report(report: Report, formats: list[str], output: Path, failures: lis
     ``failures`` as one line and the other formats are still written; without ``failures`` the
     first such error is raised after every format has been tried.
     """
-    from tokbench.report import render
+    from tokbench.report import render, sweep_section
 
     output.mkdir(parents=True, exist_ok=True)
     counts = counts_table(report.runs)
@@ -79,12 +79,16 @@ def write_report(report: Report, formats: list[str], output: Path, failures: lis
                 "report.md",
                 render.to_markdown(report.tables, counts, report.notes, report.details) + board.markdown(report.rd),
             )
+            if sweep_section.sweep_entries(report.runs):  # only with a sweep result: other reports unchanged
+                put("sweep-thresholds.md", sweep_section.threshold_markdown(report.runs))
         elif fmt == "csv":
             for t in report.tables:
                 put(f"{t.name}.csv", render.to_csv(t))
             for d in report.details.values():
                 put(f"{d.name}.csv", render.long_csv(d))
             put("counts.csv", render.counts_csv(counts))
+            if sweep_section.sweep_entries(report.runs):
+                put("sweep-thresholds.csv", sweep_section.threshold_csv(report.runs))
             for name, text in board.csv_files(report.rd).items():
                 put(name, text)
         elif fmt == "latex":
@@ -95,6 +99,7 @@ def write_report(report: Report, formats: list[str], output: Path, failures: lis
             from tokbench.report.png import write_language_pngs
 
             written.extend(write_language_pngs(report.runs, output / "plots"))
+            written.extend(sweep_section.write_sweep_pngs(report.runs, output / "plots"))
         elif fmt == "html":
             from tokbench.report.html import to_html
 

@@ -15,6 +15,7 @@ from tokbench.report.collect import Entry
 from tokbench.report.embedded_examples import Example, load_examples
 from tokbench.report.metrics import SpecBook
 from tokbench.report.plots import language_charts, scale_charts
+from tokbench.report.sweep_section import sweep_html
 from tokbench.report.tables import LEAD, LongTable, Table
 
 if TYPE_CHECKING:
@@ -210,6 +211,9 @@ def _models(runs: list[Entry], notes: list[str], book: SpecBook, intervals: bool
         out.append(f'<h3 id="model-{escape(model, quote=True)}">{escape(model)}</h3>')
         if charts:
             out.append('<div class="charts">' + "".join(charts) + "</div>")
+        sweep = sweep_html(mine)  # "" without a sweep result: other pages stay byte-identical
+        if sweep:
+            out.append(sweep)
         for e in sorted(mine, key=lambda e: (e.suite, e.resolution)):
             if e.suite not in ("text", "face"):
                 continue
