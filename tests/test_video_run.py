@@ -109,8 +109,8 @@ def test_a_per_frame_image_tokenizer_and_a_video_codec_share_one_table(tmp_path:
     ann, folder = tiny
     go(tmp_path, "jpeg:quality=20", "recon", str(ann), folder, tag="a")
     go(tmp_path, "h264:crf=30", "recon", str(ann), folder, tag="b")
-    assert report_cmd([tmp_path / "out"], "md", tmp_path / "board") == 0
-    section = (tmp_path / "board" / "report.md").read_text().split("## Reconstruction")[1].split("\n## ")[0]
+    assert report_cmd([str(tmp_path / "out")], "md", tmp_path / "board") == 0
+    section = (tmp_path / "board" / "report.md").read_text().split("## Video — Reconstruction")[1].split("\n## ")[0]
     assert "| jpeg:quality=20 |" in section and "| h264:crf=30 |" in section and "PSNR (pooled per clip)" in section
 
 

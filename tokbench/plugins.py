@@ -55,9 +55,26 @@ SUITES: tuple[Plugin, ...] = (
 
 # On a video dataset (tokbench.video.registry): video codecs, and the clip suites that replace or add to the
 # image suites of the same name; every other model runs frame by frame, text and face score annotated frames.
-VIDEO_MODELS: tuple[Plugin, ...] = tuple(
-    Plugin(c, f"{_A}.video_codecs:VideoCodec", f"{c} video codec via PyAV (crf=, bpp=, fps=)", {"codec": c})
-    for c in ("h264", "h265", "vp9", "av1")
+VIDEO_MODELS: tuple[Plugin, ...] = (
+    *(
+        Plugin(c, f"{_A}.video_codecs:VideoCodec", f"{c} video codec via PyAV (crf=, bpp=, fps=)", {"codec": c})
+        for c in ("h264", "h265", "vp9", "av1")
+    ),
+    # video VAEs through diffusers; each name is a row of adapters.video_vae.CATALOG (hub id, frame rule)
+    *(
+        Plugin(v, f"{_A}.video_vae:DiffusersVideoVAE", f"{v} video VAE via diffusers (latent=, tiling=)", {"vae": v})
+        for v in (
+            "wan2.1",
+            "wan2.2",
+            "hunyuanvideo",
+            "cogvideox-2b",
+            "cogvideox-5b",
+            "cogvideox1.5-5b",
+            "ltx-video",
+            "mochi",
+            "cosmos-cv8x8x8",
+        )  # fmt: skip
+    ),
 )
 VIDEO_SUITES: tuple[Plugin, ...] = (
     Plugin("recon", f"{_S}.video_recon:VideoReconSuite", "PSNR pooled per clip and per-frame mean, SSIM per frame"),

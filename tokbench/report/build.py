@@ -8,6 +8,7 @@ from typing import Any
 
 from tokbench.errors import RunFailed
 from tokbench.rd import board
+from tokbench.report import video_section
 from tokbench.report.collect import Entry, collect, dedupe
 from tokbench.report.intervals import attach
 from tokbench.report.metrics import SpecBook, book_of
@@ -44,9 +45,13 @@ def make_report(
         from tokbench.report.published import load_published
 
         published = load_published(published_file)
-    book = book_of(runs + published)  # runs first: their declarations win over published rows'
+    image_runs, video_runs = video_section.split(runs)
+    video_published = video_section.published_rows(video_runs, with_published)
+    book = book_of(runs + published + video_published)  # runs first: their declarations win over published rows'
     notes += book.notes
-    tables = build_tables(runs, published, mix_protocols, book)
+    tables = build_tables(image_runs, published if image_runs or not video_runs else [], mix_protocols, book)
+    if video_runs:  # their own section: clip metrics never share columns with image ones
+        tables += video_section.mark(build_tables(video_runs, video_published, mix_protocols, book))
     if intervals:
         for t in tables:
             attach(t)
