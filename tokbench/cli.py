@@ -361,12 +361,20 @@ def _fmt(v: Any) -> str:
 def list_things(what: Annotated[str, typer.Argument(help="models | suites | datasets | all")] = "all") -> None:
     """List registered models, suites and datasets (instant: imports nothing heavy)."""
     from tokbench.data.manifest import builtin_manifest_names
+    from tokbench.plugins import VIDEO_MODELS, VIDEO_SUITES
     from tokbench.registry import MODELS, SUITES
 
+    # video-only names (used on a video dataset; every image model also runs there frame by frame)
+    video = " [video datasets]"
     sections = {
-        "models": [(n, MODELS.entry(n).summary) for n in MODELS.names()],
-        "suites": [(n, SUITES.entry(n).summary) for n in SUITES.names()],
-        "datasets": [(n, "") for n in ["samples", *[m for m in builtin_manifest_names() if m != "samples"]]],
+        "models": sorted(
+            [(n, MODELS.entry(n).summary) for n in MODELS.names()]
+            + [(p.name, p.summary + video) for p in VIDEO_MODELS if p.name not in MODELS.names()]
+        ),
+        "suites": [(n, SUITES.entry(n).summary) for n in SUITES.names()]
+        + [(p.name, p.summary + video) for p in VIDEO_SUITES if p.name not in SUITES.names()],
+        "datasets": [(n, "") for n in ["samples", *[m for m in builtin_manifest_names() if m != "samples"]]]
+        + [("video-samples", "generated clips with text and faces" + video), ("video-folder", "--images DIR" + video)],
     }
     if what != "all" and what not in sections:
         _err(f"unknown list {what!r}; choose from models, suites, datasets, all")
