@@ -26,7 +26,9 @@ def test_help_is_instant() -> None:
 def test_list_shows_builtins() -> None:
     out = tokbench("list")
     assert out.returncode == 0
-    for name in ("identity", "jpeg", "webp", "avif", "jpeg2000", "kmeans-vq", "recon", "samples", "ic13"):
+    for name in ("identity", "jpeg", "webp", "avif", "jpeg2000", "kmeans-vq", "recon", "samples", "ic13", "taef2"):
+        assert name in out.stdout
+    for name in ("h264", "wan2.1", "temporal", "video-samples"):  # video-only names, marked as such
         assert name in out.stdout
 
 
