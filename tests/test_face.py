@@ -131,9 +131,11 @@ class FakeSession:
         return [np.concatenate([x.mean(axis=(2, 3)) for x in q], axis=1) + 2.0]
 
 
-def test_onnx_backend_with_fake_session() -> None:
+def test_onnx_backend_with_fake_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokbench.backends import face_onnx
     from tokbench.backends.face_onnx import Antelopev2
 
+    monkeypatch.setattr(face_onnx, "_warned", set())  # the licence warning is once per process
     session = FakeSession()
     backend = Antelopev2(batch_size=3, session=session)
     with pytest.warns(UserWarning, match="non-commercial"):
