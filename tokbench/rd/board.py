@@ -91,6 +91,7 @@ def markdown(docs: list[dict[str, Any]]) -> str:
     for title, block in blocks:
         parts.append(f"### {md(title)}\n")
         parts.append(markdown_table(header(block), _rows(block)))  # it escapes every cell
+        parts.append("")  # a blank line between a table and the next heading
     return "\n".join(parts) + "\n"
 
 
