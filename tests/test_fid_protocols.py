@@ -322,10 +322,10 @@ def test_report_check_compare_refuse_mixed_rfids(tmp_path, capsys, b_options, b_
     err = capsys.readouterr().err
     assert f"{values[0]!r}" in err and f"{values[1]!r}" in err
     assert check_cmd(str(b), str(a), [], "text") == 2
-    # compare shows the two side by side, as it does for protocols, under a warning naming the aspect
-    assert compare_cmd(str(a), str(b)) == 0
+    # compare refuses too (exit 2), naming the aspect and both values
+    assert compare_cmd(str(a), str(b)) == 2
     shown = capsys.readouterr()
-    assert f"({values[0]!r} vs {values[1]!r}); deltas may not be meaningful" in shown.out + shown.err
+    assert "rFIDs made differently" in shown.err and f"{values[0]!r} vs {values[1]!r}" in shown.err
 
 
 def test_same_reference_file_at_another_path_is_comparable(tmp_path) -> None:

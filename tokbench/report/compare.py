@@ -75,6 +75,10 @@ class Comparison:
     stats: dict[str, Any] = field(default_factory=dict)  # alpha, correction, resamples, seed
 
 
+# the fid suite's options that make an rFID another quantity (variant, preprocessing, reference statistics)
+_UNLIKE_RFID = ("fid option variant", "fid option preprocess", "fid option reference")
+
+
 def _num(v: object) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v else None
 
@@ -95,7 +99,12 @@ def compare_sets(
     for e in p.only_b:
         out.notes.append(f"only in B: {label_of(key_of(e))} ({e.where})")
     for label, x, y in p.pairs:
-        for aspect, in_a, in_b in differences(x, y):
+        unlike = differences(x, y)
+        rfid = [f"{k} {a!r} vs {b!r}" for k, a, b in unlike if k in _UNLIKE_RFID]
+        if rfid:  # two rFIDs made another way are not one number apart (docs/fid.md)
+            out.refused.append(f"{label}: rFIDs made differently ({'; '.join(rfid)})")
+            continue
+        for aspect, in_a, in_b in unlike:
             out.warnings.append(f"{label}: {aspect} differs ({in_a!r} vs {in_b!r}); deltas may not be meaningful")
         both = sorted(set(x.metrics) | set(y.metrics), key=book.order_key)
         found = paired_tests_of(x, y, [m for m in both if _num(x.metrics.get(m)) is not None], settings, alpha)
