@@ -13,8 +13,8 @@ import torch
 pytest.importorskip("diffusers")
 
 from test_video import clip  # noqa: E402
+from tokbench.adapters.video_vae import CATALOG, DiffusersVideoVAE  # noqa: E402
 
-from adapters.video_vae import CATALOG, DiffusersVideoVAE  # noqa: E402
 from tokbench.errors import ConfigError  # noqa: E402
 from tokbench.reconstruct import CallStats  # noqa: E402
 from tokbench.registry import parse_model_spec  # noqa: E402
