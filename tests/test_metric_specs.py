@@ -234,12 +234,12 @@ def test_bad_declarations_are_refused_naming_file_and_field(tmp_path: Path, spec
     assert str(info.value).startswith(f"{path}: ") and needle in str(info.value)
 
 
-def test_committed_baselines_are_schema_1_and_read_against_the_builtin_declarations() -> None:
+def test_committed_baselines_carry_the_builtin_declarations() -> None:
     files = sorted((ROOT / "results" / "baselines").rglob("text-256.json"))
     if not files:
         pytest.skip("no committed baseline results")
     result = read_result(files[0])
-    assert result["schema"] == "tokbench.result/1" and "metric_specs" not in result
+    assert result["schema"] == "tokbench.result/3" and "metric_specs" in result
     t_acc = MetricSpecs(metric_specs_of(result)).find("t_acc")
     assert t_acc is not None and (t_acc.label, t_acc.tolerance, t_acc.group) == ("T-ACC", "0.5", "text")
 

@@ -120,8 +120,20 @@ def test_edited_record_is_invalid(tmp_path: Path, rebind: bool) -> None:
     _fails(path, "sha256 differs" if not rebind else "metric psnr: the file states")
 
 
+def _downgrade_to_v1(path: Path) -> None:
+    """The baseline as a ``tokbench.result/1`` file: no declarations, no records' sha256, no intervals."""
+
+    def strip(doc: dict[str, Any]) -> None:
+        doc["schema"] = "tokbench.result/1"
+        for key in ("metric_specs", "instances_sha256", "intervals"):
+            doc.pop(key, None)
+
+    _edit(path, strip)
+
+
 def test_edited_record_in_a_v1_result_changes_the_first_bucket_metric(tmp_path: Path) -> None:
     path = _copy(tmp_path, "text-256")
+    _downgrade_to_v1(path)
     _edit_records(path, lambda rs: rs[0].update(acc=0.0, ned=0.0), rebind=False)  # record 0 is a large-bucket hit
     _fails(path, "metric t_acc_large: the file states")
 
