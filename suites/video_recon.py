@@ -11,26 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from tokbench.metric_spec import HIGHER, MetricSpec
-from tokbench.stats.estimand import Estimand
 from tokbench.suite import Item
 from tokbench.video import metrics as vm
-from tokbench.video.suite import ClipSuite
-
-_DEFAULTS: dict[str, Any] = {"where": "restored", "psnr_cap": 100.0}
-_FIELDS = ("psnr_pooled", "psnr_frames", "ssim")
+from tokbench.video.suite import ClipMeanSuite
 
 
-class VideoReconSuite(ClipSuite):
+class VideoReconSuite(ClipMeanSuite):
     name = "recon"
     version = "video-1"
-
-    def __init__(self, **options: Any) -> None:
-        merged = self.merge_options(_DEFAULTS, options)
-        self.check_where(self.name, merged)
-        super().__init__(**merged)
+    fields = ("psnr_pooled", "psnr_frames", "ssim")
 
     def metric_specs(self) -> list[MetricSpec]:
         return [
@@ -38,9 +28,6 @@ class VideoReconSuite(ClipSuite):
             MetricSpec("psnr_frames", "PSNR (per-frame mean)", HIGHER, "dB", 2, "0.05", "recon"),
             MetricSpec("ssim", "SSIM (per frame)", HIGHER, "", 4, "0.002", "recon"),
         ]
-
-    def estimands(self) -> dict[str, Estimand]:
-        return {f: Estimand(f) for f in _FIELDS}
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         out = []
@@ -60,8 +47,7 @@ class VideoReconSuite(ClipSuite):
         return out
 
     def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
-        scored = [r for r in records if "skip" not in r]
-        metrics = {f: (float(np.mean([r[f] for r in scored])) if scored else None) for f in _FIELDS}
+        scored, metrics = self.clip_means(records)
         extra = {
             "clips": len(scored),
             "frames": int(sum(r["frames"] for r in scored)),

@@ -11,26 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from tokbench.metric_spec import HIGHER, LOWER, MetricSpec
-from tokbench.stats.estimand import Estimand
 from tokbench.suite import Item
 from tokbench.video import metrics as vm
-from tokbench.video.suite import ClipSuite
-
-_DEFAULTS: dict[str, Any] = {"where": "restored", "psnr_cap": 100.0}
-_FIELDS = ("td_mse", "tpsnr", "flicker_ref", "flicker_rec", "flicker_gap", "flicker_gap_abs")
+from tokbench.video.suite import ClipMeanSuite
 
 
-class TemporalSuite(ClipSuite):
+class TemporalSuite(ClipMeanSuite):
     name = "temporal"
     version = "1"
-
-    def __init__(self, **options: Any) -> None:
-        merged = self.merge_options(_DEFAULTS, options)
-        self.check_where(self.name, merged)
-        super().__init__(**merged)
+    fields = ("td_mse", "tpsnr", "flicker_ref", "flicker_rec", "flicker_gap", "flicker_gap_abs")
 
     def metric_specs(self) -> list[MetricSpec]:
         return [
@@ -38,9 +28,6 @@ class TemporalSuite(ClipSuite):
             MetricSpec("tpsnr", "tPSNR", HIGHER, "dB", 2, "0.05", "temporal"),
             MetricSpec("flicker_gap_abs", "|flicker gap|", LOWER, "", 5, "0.0005", "temporal"),
         ]
-
-    def estimands(self) -> dict[str, Estimand]:
-        return {f: Estimand(f) for f in _FIELDS}
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
         out = []
@@ -69,8 +56,7 @@ class TemporalSuite(ClipSuite):
         return out
 
     def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
-        scored = [r for r in records if "skip" not in r]
-        metrics = {f: (float(np.mean([r[f] for r in scored])) if scored else None) for f in _FIELDS}
+        scored, metrics = self.clip_means(records)
         extra = {
             "clips": len(scored),
             "where": self.options["where"],

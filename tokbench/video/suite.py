@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tokbench.errors import ConfigError
+from tokbench.stats.estimand import Estimand
 from tokbench.suite import Item, Suite
 
 
@@ -44,3 +45,23 @@ class ClipSuite(Suite):
     def check_where(name: str, options: dict[str, Any]) -> None:
         if options["where"] not in ("restored", "canvas"):
             raise ConfigError(f"{name}: where must be 'restored' or 'canvas', got {options['where']!r}")
+
+
+class ClipMeanSuite(ClipSuite):
+    """A clip suite whose metrics are the means over clips of its per-clip record ``fields``."""
+
+    fields: ClassVar[tuple[str, ...]] = ()
+    defaults: ClassVar[dict[str, Any]] = {"where": "restored", "psnr_cap": 100.0}
+
+    def __init__(self, **options: Any) -> None:
+        merged = self.merge_options(self.defaults, options)
+        self.check_where(self.name, merged)
+        super().__init__(**merged)
+
+    def estimands(self) -> dict[str, Estimand]:
+        return {f: Estimand(f) for f in self.fields}
+
+    def clip_means(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, float | None]]:
+        """The scored records (skips are counted by the runner) and each field's mean over them."""
+        scored = [r for r in records if "skip" not in r]
+        return scored, {f: (float(np.mean([r[f] for r in scored])) if scored else None) for f in self.fields}
