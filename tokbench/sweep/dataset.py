@@ -42,8 +42,9 @@ def load_or_build(spec: SweepSpec, cache_root: Path) -> tuple[dict[str, Any], Pa
 
 
 def sweep_dataset(spec: SweepSpec, cache_root: Path) -> tuple[Dataset, Path]:
-    """The generated set as a :class:`Dataset` named ``sweep`` (its identity records hash, size and cost),
-    and its folder."""
+    """The generated set as a :class:`Dataset` named ``sweep``, and its folder. Its identity records what the
+    set is (hash, spec, size), not what building it cost: that differs from run to run and would make
+    equal sets look different to the report."""
     desc, folder = load_or_build(spec, cache_root)
     set_hash = desc["set_sha256"]
     samples = []
@@ -58,7 +59,6 @@ def sweep_dataset(spec: SweepSpec, cache_root: Path) -> tuple[Dataset, Path]:
         "images": len(desc["images"]),
         "instances": desc["instances"],
         "references": [{k: r[k] for k in ("file", "identity", "mirror", "sha256")} for r in desc["references"]],
-        "generation_cpu_s": desc["generation_cpu_s"],
         "environment": desc["environment"],
     }
     return Dataset("sweep", samples, identity), folder
