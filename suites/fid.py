@@ -47,10 +47,13 @@ _DEFAULTS: dict[str, Any] = {
     "preprocess": "protocol",
     "reference": None,
     "export": None,
+    "export_format": "mu-sigma",
+    "export_images": 10000,
     "preset": None,
 }
 # options that only change how aggregate reads the features: not part of the records' cache key
-_AGGREGATE_ONLY = ("reference", "export")
+_AGGREGATE_ONLY = ("reference", "export", "export_images")
+EXPORT_FORMATS = ("mu-sigma", "adm")
 OWN_REFERENCE = "originals of this run"
 
 
@@ -107,6 +110,15 @@ class FidSuite(Suite):
             raise ConfigError(f"fid: where must be 'restored' or 'canvas', got {merged['where']!r}")
         if merged["extractor"] != _DEFAULTS["extractor"]:
             raise ConfigError(f"fid: only extractor {_DEFAULTS['extractor']!r} is available")
+        if merged["export_format"] not in EXPORT_FORMATS:
+            raise ConfigError(f"fid: export_format must be one of {', '.join(EXPORT_FORMATS)}")
+        if merged["export_format"] == "adm" and (merged["variant"] != "adm" or merged["where"] != "canvas"):
+            raise ConfigError(
+                "fid: export_format=adm writes an ADM reference batch: it needs variant=adm and where=canvas "
+                "(or preset=imagenet256-adm)"
+            )
+        if int(merged["export_images"]) < 0:
+            raise ConfigError(f"fid: export_images must be >= 0, got {merged['export_images']!r}")
         for key in ("batch_size", "kid_subsets", "kid_subset_size"):
             if int(merged[key]) < 1:
                 raise ConfigError(f"fid: {key} must be >= 1, got {merged[key]!r}")
@@ -176,6 +188,7 @@ class FidSuite(Suite):
                 orig[i] = f
                 self._store_feature(keys[i], f)
         recon = variant_features(self.model, [b for _, b in pairs], name, bs)
+        adm = self._adm_export_parts([a for a, _ in pairs], bs)
         computed = set(todo)
         # whether the original's features had to be computed travels with the record, so the count is
         # right after a torchrun merge (each rank computed its own shard) and after a resume
@@ -188,9 +201,25 @@ class FidSuite(Suite):
                     "_orig_damaged": i in damaged,
                     "_feat_orig": orig[i],
                     "_feat_recon": recon[i],
+                    **adm[i],
                 }
             ]
             for i, it in enumerate(items)
+        ]
+
+    def _adm_export_parts(self, originals: list[np.ndarray], batch_size: int) -> list[dict[str, Any]]:
+        """For an ADM-format export: each original's sFID features and the digest of its stored canvas
+        (``arr_0`` is written from the store when the run aggregates); nothing otherwise."""
+        if self.options["export_format"] != "adm":
+            return [{} for _ in originals]
+        from tokbench.metrics.fid_adm_export import store_image
+        from tokbench.metrics.inception import spatial_features_of_arrays
+
+        spatial = spatial_features_of_arrays(self.model, originals, batch_size)
+        store = self._feature_dir().parent / "fid-images"
+        return [
+            {"_spat_orig": spatial[i], "_orig_image": store_image(store, a), "_orig_shape": list(a.shape)}
+            for i, a in enumerate(originals)
         ]
 
     def _feature_dir(self) -> Any:
@@ -256,7 +285,7 @@ class FidSuite(Suite):
             "damaged_recomputed": sum(bool(r.get("_orig_damaged")) for r in used),
         }
         if self.options["export"] is not None:
-            extra["export"] = self._export(orig)
+            extra["export"] = self._export(orig, used)
         if self.reference is not None:
             # KID needs the reference's features; an imported file holds statistics only
             rfid = frechet_distance(self.reference.stats(), GaussianStats.from_features(recon))
@@ -302,10 +331,14 @@ class FidSuite(Suite):
             out["preset"] = {"name": self.options["preset"], "command": preset.command, "deviations": deviations}
         return out
 
-    def _export(self, orig: np.ndarray) -> dict[str, Any]:
-        """Write the originals' statistics (pytorch-fid / clean-fid ``mu``/``sigma`` .npz); their provenance."""
+    def _export(self, orig: np.ndarray, used: list[dict[str, Any]]) -> dict[str, Any]:
+        """Write the originals' statistics (pytorch-fid / clean-fid ``mu``/``sigma`` .npz, or an ADM reference
+        batch); their provenance."""
         from tokbench.metrics.fid import GaussianStats
         from tokbench.metrics.fid_reference import export_stats
+
+        if self.options["export_format"] == "adm":
+            return self._export_adm(orig, used)
 
         meta = {
             "variant": self.options["variant"],
@@ -316,6 +349,34 @@ class FidSuite(Suite):
         path = str(self.options["export"])
         digest = export_stats(GaussianStats.from_features(orig), path, meta)
         return {"file": path, "sha256": digest, "format": "mu-sigma .npz (pytorch-fid, clean-fid)", "n": len(orig)}
+
+    def _export_adm(self, orig: np.ndarray, used: list[dict[str, Any]]) -> dict[str, Any]:
+        from tokbench.metrics.fid import GaussianStats
+        from tokbench.metrics.fid_adm_export import write_adm_batch
+
+        shapes = {tuple(r["_orig_shape"]) for r in used}
+        if len(shapes) != 1:
+            raise ConfigError(f"fid export_format=adm: the canvases differ in size ({sorted(shapes)}); arr_0 needs one")
+        images = [str(r["_orig_image"]) for r in used[: int(self.options["export_images"])]]
+        meta = {"variant": self.options["variant"], "preprocess": self.options["preprocess"]}
+        meta["inception_sha256"] = str(self.info.get("sha256"))
+        path = str(self.options["export"])
+        digest = write_adm_batch(
+            path,
+            GaussianStats.from_features(orig),
+            GaussianStats.from_features(np.stack([r["_spat_orig"] for r in used])),
+            images,
+            self._feature_dir().parent / "fid-images",
+            shapes.pop(),
+            meta,
+        )
+        return {
+            "file": path,
+            "sha256": digest,
+            "format": "ADM reference batch (arr_0, mu, sigma, mu_s, sigma_s)",
+            "n": len(orig),
+            "images": len(images),
+        }
 
     def _large_fid(self, used: list[dict[str, Any]], orig: np.ndarray, recon: np.ndarray) -> tuple[float, int]:
         """Beyond 2048 images: reference (mu, sigma) cached under the hash of the originals' keys;

@@ -358,3 +358,43 @@ def features_of_arrays(model: torch.nn.Module, arrays: Sequence[np.ndarray], bat
         batch = torch.from_numpy(np.stack([arrays[i] for i in idx])).permute(0, 3, 1, 2).contiguous()
         feats[idx] = inception_features(model, batch, batch_size)
     return feats
+
+
+#: ADM's sFID features: the first 7 channels of TF ``mixed_6/conv:0`` (Mixed_6d's 1x1 branch after its
+#: ReLU), 17 x 17 at 299 px, flattened in TF's NHWC order: 7 * 17 * 17 = 2023
+SPATIAL_LAYER = "Mixed_6d.branch1x1"
+SPATIAL_CHANNELS = 7
+SPATIAL_DIM = SPATIAL_CHANNELS * 17 * 17
+
+
+def spatial_features_of_arrays(
+    model: torch.nn.Module, arrays: Sequence[np.ndarray], batch_size: int = 16
+) -> np.ndarray:
+    """ADM's 2023-d spatial (sFID) features (float32 ``[N,2023]``) of uint8 ``[H,W,3]`` arrays, in input order.
+
+    The network's resize to 299 is the extractor's own (TF1 bilinear), as ADM's evaluator feeds pixels to
+    the TF graph; the features are read by a hook on the layer that is ``mixed_6/conv`` in that graph.
+    """
+    captured: list[torch.Tensor] = []
+
+    def hook(_module: torch.nn.Module, _inputs: Any, output: torch.Tensor) -> None:
+        # NCHW -> NHWC before flattening: ADM reshapes TF's NHWC tensor, and mu_s / sigma_s follow that order
+        captured.append(output[:, :SPATIAL_CHANNELS].permute(0, 2, 3, 1).reshape(output.shape[0], -1).cpu())
+
+    layer = model.get_submodule(SPATIAL_LAYER)
+    out = np.zeros((len(arrays), SPATIAL_DIM), np.float32)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, a in enumerate(arrays):
+        if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
+            raise ValueError(f"expected uint8 [H,W,3] arrays, got {a.dtype} {a.shape}")
+        groups.setdefault(a.shape, []).append(i)
+    handle = layer.register_forward_hook(hook)
+    try:
+        for idx in groups.values():
+            captured.clear()
+            batch = torch.from_numpy(np.stack([arrays[i] for i in idx])).permute(0, 3, 1, 2).contiguous()
+            inception_features(model, batch, batch_size)
+            out[idx] = torch.cat(captured).to(torch.float32).numpy()
+    finally:
+        handle.remove()
+    return out
