@@ -44,6 +44,14 @@ def is_video_dataset(spec: str, images: str | None = None) -> bool:
     """Whether ``--dataset`` names video: a video dataset name, or a TokBench video annotation file."""
     if spec in VIDEO_DATASETS:
         return True
+    from tokbench.data.manifest import ManifestError
+    from tokbench.video.manifests import video_manifest
+
+    try:
+        if video_manifest(spec) is not None:
+            return True
+    except (ManifestError, BadAnnotations):
+        return False  # the image path reports the bad manifest
     path = Path(spec).expanduser()
     if path.suffix != ".json" or not path.is_file():
         return False
@@ -57,6 +65,11 @@ def is_video_dataset(spec: str, images: str | None = None) -> bool:
 def resolve_video_dataset(spec: str, images: str | None, root: str | None) -> VideoDataset:
     if spec == "video-samples":
         return samples_dataset(root)
+    from tokbench.video.manifests import video_manifest, video_manifest_dataset
+
+    manifest = video_manifest(spec)
+    if manifest is not None:
+        return video_manifest_dataset(manifest, root)
     if images is None:
         raise DatasetUnavailable(f"--dataset {spec}: give the video folder with --images DIR")
     folder = Path(images).expanduser()
