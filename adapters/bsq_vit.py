@@ -41,7 +41,7 @@ FAMILY = Family(
             downsample=8,
             codebook_sizes=(2**18,),
             tokens=(1024,),
-            params="~174M",
+            params="174.8M",
             config=_CONFIG.format(18),
             extra={"hub_config": "config.yaml"},
         ),
@@ -51,7 +51,7 @@ FAMILY = Family(
             downsample=8,
             codebook_sizes=(2**36,),
             tokens=(1024,),
-            params="~174M",
+            params="174.8M",  # b18 + 27,666 (the 36-wide quantiser projections)
             config=_CONFIG.format(36),
         ),
     },

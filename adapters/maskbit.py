@@ -2,7 +2,9 @@
 
 Built as ``scripts/eval_maskbit.py`` does: ``ConvVQModel(config.model.vq_model, legacy=False)``
 from ``configs/tokenizer/*.yaml`` and the hub's ``*.bin`` state dict (loaded strictly).
-LFQ variants have 2^bits implicit codes; VQGAN+ variants a learned codebook.
+LFQ variants have 2^bits implicit codes; VQGAN+ variants a learned codebook. Decoding is
+upstream's ``decode_tokens`` (codebook entry, ``[B,C,h,w]``, ``decode``) with the entries cast to
+the model's dtype.
 """
 
 from __future__ import annotations
@@ -81,5 +83,10 @@ class MaskBiT(CloneTokenizer):
         return Encoded(codes=reshape_codes(idx, x.shape[0], (h, w)))
 
     def _decode(self, encoded: Encoded) -> Any:
+        # upstream decode_tokens minus its cast-free lookup: the LFQ quantiser returns fp32 bits
+        # whatever the model's dtype, which a bf16/fp16 decoder refuses
         codes = encoded.codes
-        return self._model.decode_tokens(codes.reshape(codes.shape[0], -1))
+        b, h, w = codes.shape
+        z = self._model.quantize.get_codebook_entry(codes.reshape(b, h * w)).to(self._dtype)
+        z = z.reshape(b, h, w, -1).permute(0, 3, 1, 2).contiguous()
+        return self._model.decode(z)

@@ -52,11 +52,12 @@ FAMILIES = (
         "Apache-2.0",
         {
             "256-L": _om2(
-                "256-L", "256-resolution", "imagenet_256_L.ckpt", "imagenet_lfqgan_256_L.yaml", 262144, "116M"
+                "256-L", "256-resolution", "imagenet_256_L.ckpt", "imagenet_lfqgan_256_L.yaml", 262144, "115.1M"
             ),
-            # ch_mult [1,2,2,4]: three downsamplings, so 8 (1024 tokens at 256 px)
+            # ch_mult [1,2,2,4]: three downsamplings, so 8 (1024 tokens at 256 px); one level fewer, so
+            # fewer parameters than 256-L
             "128-L": _om2(
-                "128-L", "128-resolution", "imagenet_128_L.ckpt", "imagenet_lfqgan_128_L.yaml", 262144, "116M", ds=8
+                "128-L", "128-resolution", "imagenet_128_L.ckpt", "imagenet_lfqgan_128_L.yaml", 262144, "112.0M", ds=8
             ),
             "pretrain-16384": _om2(
                 "pretrain-16384",

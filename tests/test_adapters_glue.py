@@ -499,23 +499,40 @@ MASKBIT = {
         from fakecore import Core
 
 
+        class Quantizer:
+            def __init__(self, core, lookup_free):
+                self.core, self.lookup_free = core, lookup_free
+
+            def get_codebook_entry(self, indices):  # [B,N] -> [B,N,C]
+                z = self.core.embedding(indices.long())
+                return z.float() if self.lookup_free else z  # as upstream LFQ: fp32 bits whatever the dtype
+
+
         class ConvVQModel(Core):
             def __init__(self, config, legacy=False, finetune_decoder=False):
                 super().__init__(config.codebook_size, config.token_size, ds=16)
                 self.config = config
+                self.quantize = Quantizer(self, config.get("quantizer_type") == "lookup-free")
 
             def encode(self, x):
                 q, idx = self.grid(x)
                 return q, {"min_encoding_indices": idx.view(x.shape[0], q.shape[2], q.shape[3])}
 
+            def decode(self, z_quantized):
+                return (self.render(z_quantized) + 1) / 2
+
             def decode_tokens(self, tokens):
-                b, n = tokens.shape
-                side = int(n ** 0.5)
-                return (self.render(self.lookup(tokens, (b, self.config.token_size, side, side))) + 1) / 2
+                z = self.quantize.get_codebook_entry(tokens)
+                side = int(z.shape[1] ** 0.5)
+                return self.decode(z.reshape(z.shape[0], side, side, -1).permute(0, 3, 1, 2))
         """,
     "configs/tokenizer/vqgan_plus_12bit.yaml": """
         model:
           vq_model: {model_class: "vqgan+", quantizer_type: lookup, codebook_size: 4096, token_size: 12}
+        """,
+    "configs/tokenizer/maskbit_tokenizer_10bit.yaml": """
+        model:
+          vq_model: {model_class: "vqgan+", quantizer_type: lookup-free, codebook_size: 1024, token_size: 10}
         """,
 }
 

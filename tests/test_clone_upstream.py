@@ -263,6 +263,15 @@ def test_catalog_packages_and_parameter_counts_follow_upstream() -> None:
     assert min(titok.values()) == 83.7 and max(titok.values()) == 641.1 and titok["l32"] == 641.1
 
 
+def test_open_magvit2_and_bsq_vit_parameter_counts_are_the_built_models() -> None:
+    # counted on the models built from each upstream config (issue 15, part 2): 128-L has one level
+    # fewer than 256-L (112,021,653 vs 115,127,829); BSQ-ViT b18 has 174,816,210
+    fams = families()
+    om2 = {n: v.params for n, v in fams["open-magvit2"].variants.items()}
+    assert om2 == {"256-L": "115.1M", "128-L": "112.0M", "pretrain-16384": "115.1M", "pretrain-262144": "115.1M"}
+    assert {n: v.params for n, v in fams["bsq-vit"].variants.items()} == {"b18": "174.8M", "b36": "174.8M"}
+
+
 # --------------------------------------------------------------------------------------------
 # 7. Cosmos: TorchScript files run in the dtype they were traced in, recorded
 # --------------------------------------------------------------------------------------------
@@ -309,6 +318,29 @@ def test_cosmos_runs_in_its_traced_dtype_and_records_it(tmp_path: Path) -> None:
         enc = adapter.encode(x)
         assert enc.codes.dtype == torch.int64 and enc.bits.tolist() == [16 * math.log2(64000)] * 2
         assert adapter.decode(enc).shape == x.shape
+
+
+# --------------------------------------------------------------------------------------------
+# MaskBiT: the LFQ quantiser's codebook entries are fp32 whatever the model's dtype
+# --------------------------------------------------------------------------------------------
+
+
+def test_maskbit_lfq_decodes_in_bf16(tmp_path: Path) -> None:
+    omegaconf = pytest.importorskip("omegaconf")
+    clone = write_clone(tmp_path / "maskbit", MASKBIT)
+    cfg = omegaconf.OmegaConf.create({"quantizer_type": "lookup-free", "codebook_size": 1024, "token_size": 10})
+    ckpt = tmp_path / "maskbit_tokenizer_10bit.bin"
+    torch.save(state_of(SourceTree.get(clone), "modeling.conv_vqgan", "ConvVQModel", 11, cfg), ckpt)
+    spec = f"maskbit:variant=maskbit-10bit,source={clone},ckpt={ckpt}"
+    ref = build_model(parse_model_spec(spec))
+    ref.load(dtype="fp32")
+    enc = ref.encode(images(1))
+    adapter = build_model(parse_model_spec(spec))
+    adapter.load(dtype="bf16")
+    out = adapter.decode(enc)  # upstream's decode_tokens fails here: fp32 bits into a bf16 decoder
+    assert out.dtype == torch.float32 and out.shape == (1, 3, 256, 256)
+    torch.testing.assert_close(out, ref.decode(enc), atol=0.05, rtol=0)
+    assert adapter.encode(images(1)).codes.shape == (1, 16, 16)
 
 
 # --------------------------------------------------------------------------------------------
