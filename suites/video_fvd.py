@@ -1,46 +1,115 @@
-"""``fvd``: Frechet Video Distance is reported unavailable offline, naming the network file it needs.
+"""``fvd``: Frechet Video Distance between the reference clips and their reconstructions.
 
-Every FVD variant needs I3D weights that no package ships. The declared variant is StyleGAN-V's
-TorchScript I3D (Kinetics-400, 400-d logits, 224 x 224 centre crop, the first 300 frames), as NVIDIA
-TokenBench and most tokenizer papers use: ``i3d_torchscript.pt``. Computing it from that file is not
-implemented yet: this suite records the metric as unavailable, with where the file comes from, so a
-video table never shows an FVD column filled by something else.
+Variant: StyleGAN-V's TorchScript I3D ``i3d_torchscript.pt`` (Kinetics-400, 400-d logits), called as NVIDIA
+TokenBench does; preprocessing and provenance in :mod:`tokbench.video.fvd`. The file is ``i3d=FILE`` or
+``$TOKBENCH_WEIGHTS/fvd/i3d_torchscript.pt``; without it the suite records ``fvd: null`` with the file and its
+sources (nothing is downloaded). Per clip, one feature of the reference and one of the reconstruction
+(``where="restored"``, the frames TokBench scores, or ``"canvas"``), from its first ``max_frames`` frames
+(TokenBench: 300). FVD is the Frechet distance of the two feature sets, by tokbench's FID code
+(:func:`tokbench.metrics.fid.fid_from_features`): with N <= 400 clips the covariances are singular (rank
+<= N-1), and ``tr sqrt(S_ref S_rec)`` is taken exactly as the sum of singular values of the centred feature
+product, where the reference takes ``scipy.linalg.sqrtm`` (StyleGAN-V) or the eigenvalues of the product
+(torchmetrics, TokenBench) of the same singular matrices; they agree up to rounding. FVD at small N is
+biased: compare values only at equal N (recorded).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from tokbench.errors import ConfigError
 from tokbench.metric_spec import LOWER, MetricSpec
 from tokbench.suite import Item
+from tokbench.video import fvd as vf
 from tokbench.video.suite import ClipSuite
 
-I3D_FILE = "i3d_torchscript.pt"
-I3D_SOURCES = (
-    "https://www.dropbox.com/s/ge9e5ujwgetktms/i3d_torchscript.pt (StyleGAN-V)",
-    "huggingface LanguageBind/Open-Sora-Plan-v1.0.0: opensora/eval/fvd/styleganv/i3d_torchscript.pt",
-)
+I3D_FILE = vf.I3D_FILE
+I3D_SOURCES = vf.I3D_SOURCES
+_DEFAULTS: dict[str, Any] = {"where": "restored", "i3d": None, "max_frames": 300}
 
 
 class FvdSuite(ClipSuite):
     name = "fvd"
-    version = "unavailable-1"
+    version = "styleganv-i3d-1"
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**self.merge_options({"variant": "styleganv-i3d-224"}, options))
+        merged = self.merge_options(_DEFAULTS, options)
+        self.check_where(self.name, merged)
+        if int(merged["max_frames"]) < 1:
+            raise ConfigError(f"fvd: max_frames must be >= 1, got {merged['max_frames']!r}")
+        super().__init__(**merged)
+        self.path = vf.find_i3d(merged["i3d"])  # an explicit i3d= that is not a file fails here, before any work
+        self.model: Any = None
+        self.info: dict[str, Any] = {}
+
+    def setup(self, device: str) -> None:
+        if self.path is not None and self.model is None:
+            self.model, self.info = vf.load_i3d(self.path, device)
+
+    def fingerprint(self) -> dict[str, Any]:
+        # records depend on the network's bytes, not on where the file lies
+        options = {k: v for k, v in self.options.items() if k != "i3d"}
+        from tokbench.hashing import sha256_file_memo
+
+        sha = sha256_file_memo(self.path) if self.path is not None else "unavailable"
+        return {"suite": self.name, "version": self.version, "options": options, "i3d_sha256": sha}
 
     def metric_specs(self) -> list[MetricSpec]:
         return [MetricSpec("fvd", "FVD (StyleGAN-V I3D)", LOWER, "", 2, None, "fvd")]
 
     def process(self, items: list[Item]) -> list[list[dict[str, Any]]]:
-        return [[{"skip": f"FVD unavailable: needs {I3D_FILE}"}] for _ in items]
+        if self.path is None:
+            return [[{"skip": f"FVD unavailable: needs {I3D_FILE}"}] for _ in items]
+        self.setup("cpu")  # no-op when the runner has set it up
+        out: list[list[dict[str, Any]]] = []
+        limit = int(self.options["max_frames"])
+        for item in items:
+            ref, rec = self.pair(item)
+            used = min(limit, int(ref.shape[0]))
+            try:
+                f_ref = vf.clip_features(self.model, ref, limit, str(self.path))
+                f_rec = vf.clip_features(self.model, rec, limit, str(self.path))
+            except vf.I3dOutputError:
+                raise
+            except RuntimeError as e:  # e.g. a clip shorter than the network's temporal receptive field
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                out.append([{"frames": int(ref.shape[0]), "skip": f"I3D failed on a {used}-frame clip: {first}"}])
+                continue
+            record = {"frames": int(ref.shape[0]), "frames_used": used}
+            out.append([{**record, "_feat_ref": f_ref.astype(np.float32), "_feat_rec": f_rec.astype(np.float32)}])
+        return out
 
     def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
-        extra = {
-            "unavailable": f"FVD needs the StyleGAN-V I3D network {I3D_FILE}, which no package ships; "
-            "computing it from that file is not implemented in this version",
-            "file": I3D_FILE,
-            "sources": list(I3D_SOURCES),
-            "variant": self.options["variant"],
+        if self.path is None:
+            missing = {
+                "unavailable": vf.unavailable_message(),
+                "file": I3D_FILE,
+                "sources": list(I3D_SOURCES),
+                "variant": vf.VARIANT,
+            }
+            return {"metrics": {"fvd": None}, "extra": missing}
+        from tokbench.metrics.fid import fid_from_features
+
+        used = [r for r in records if "skip" not in r and "_feat_ref" in r]
+        extra: dict[str, Any] = {
+            "i3d": self.info or {"file": str(self.path), "variant": vf.VARIANT},
+            "where": self.options["where"],
+            "max_frames": int(self.options["max_frames"]),
+            "clips": len(used),
+            "frames_used": int(sum(r["frames_used"] for r in used)),
+            "covariance": "float64, ddof=1; tr sqrt(S_ref S_rec) exact from the features when N <= 400 "
+            "(the covariances are singular), else by symmetric eigendecompositions (tokbench's FID code)",
         }
-        return {"metrics": {"fvd": None}, "extra": extra}
+        if len(used) < 2:
+            extra["unavailable"] = f"FVD needs features of at least 2 clips (a covariance), got {len(used)}"
+            return {"metrics": {"fvd": None}, "extra": extra}
+        ref = np.stack([np.asarray(r["_feat_ref"], dtype=np.float64) for r in used])
+        rec = np.stack([np.asarray(r["_feat_rec"], dtype=np.float64) for r in used])
+        if len(used) <= vf.FEATURES:
+            extra["warning"] = (
+                f"FVD from N={len(used)} clips: the 400-d covariances have rank <= {len(used) - 1}, so FVD is "
+                "biased and grows as N shrinks; compare FVD values only at equal N"
+            )
+        return {"metrics": {"fvd": fid_from_features(ref, rec)}, "extra": extra}

@@ -77,9 +77,14 @@ VIDEO_MODELS: tuple[Plugin, ...] = (
     ),
 )
 VIDEO_SUITES: tuple[Plugin, ...] = (
-    Plugin("recon", f"{_S}.video_recon:VideoReconSuite", "PSNR pooled per clip and per-frame mean, SSIM per frame"),
+    Plugin(
+        "recon",
+        f"{_S}.video_recon:VideoReconSuite",
+        "PSNR pooled per clip and per-frame mean; SSIM, MS-SSIM, LPIPS per frame",
+    ),
     Plugin("temporal", f"{_S}.video_temporal:TemporalSuite", "temporal-difference error and flicker, no weights"),
-    Plugin("fvd", f"{_S}.video_fvd:FvdSuite", "FVD: reported unavailable offline, naming the I3D file"),
+    Plugin("fvd", f"{_S}.video_fvd:FvdSuite", "FVD from StyleGAN-V's I3D (i3d=FILE); unavailable without it"),
+    Plugin("cvvdp", f"{_S}.video_cvvdp:CvvdpSuite", "ColorVideoVDP JOD per clip (needs the cvvdp package)"),
 )
 
 OCR: tuple[Plugin, ...] = (

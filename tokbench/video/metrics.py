@@ -3,7 +3,10 @@
 - ``psnr_pooled``: one MSE over every frame, pixel and channel of a clip, then PSNR (NVIDIA TokenBench's
   per-video PSNR, ``token_bench/metrics_cli.py``); ``psnr_frames``: the mean of per-frame PSNRs ("APSNR",
   rust-av/av-metrics). Pooled <= frame mean (Jensen). Both capped at ``cap`` for identical content.
-- ``ssim_frames``: SSIM per frame (tokbench's Gaussian 11x11 SSIM, :mod:`tokbench.metrics.image`), averaged.
+- ``ssim_frames``: SSIM per frame (tokbench's Gaussian 11x11 SSIM, :mod:`tokbench.metrics.image`), averaged;
+  ``ssim_ms_ssim_frames`` adds MS-SSIM per frame (torchmetrics' 5-scale definition, sharing the first scale),
+  averaged, or None when the short side is below 176 px (the fifth scale would not hold the 11-px window).
+- ``lpips_frames``: LPIPS per frame (:mod:`tokbench.metrics.lpips_metric`, inputs in [-1,1]), averaged.
 - ``td_mse``: temporal-difference error, the mean over t >= 1 and pixels of ((x_t - x_{t-1}) - (y_t - y_{t-1}))^2;
   zero when the reconstruction error is the same in every frame, so it isolates flicker and temporal
   smearing from static loss; ``tpsnr`` = 10 log10(255^2 / td_mse).
@@ -14,10 +17,11 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from tokbench.metrics.image import psnr_from_mse, ssim
+from tokbench.metrics.image import MS_SSIM_MIN_SIDE, psnr_from_mse, ssim, ssim_and_ms_ssim
 
 RANGE = 255.0
 
@@ -48,6 +52,32 @@ def psnr_frames(ref: np.ndarray, rec: np.ndarray, cap: float = 100.0) -> float:
 def ssim_frames(ref: np.ndarray, rec: np.ndarray) -> float:
     _check(ref, rec)
     return float(np.mean([ssim(ref[t].astype(np.float64), rec[t].astype(np.float64), RANGE) for t in range(len(ref))]))
+
+
+def ssim_ms_ssim_frames(ref: np.ndarray, rec: np.ndarray) -> tuple[float, float | None]:
+    """Mean per-frame SSIM and mean per-frame MS-SSIM (None when frames are below 176 px)."""
+    _check(ref, rec)
+    pairs = [ssim_and_ms_ssim(ref[t], rec[t], RANGE) for t in range(len(ref))]
+    ms = [m for _, m in pairs if m is not None]
+    return float(np.mean([s for s, _ in pairs])), (float(np.mean(ms)) if len(ms) == len(pairs) else None)
+
+
+def ms_ssim_too_small(shape: tuple[int, ...]) -> str | None:
+    """Why a clip of ``[T,H,W,3]`` frames gets no MS-SSIM, or None when it does."""
+    if min(shape[1:3]) >= MS_SSIM_MIN_SIDE:
+        return None
+    return (
+        f"frames of {shape[2]}x{shape[1]} are below MS-SSIM's {MS_SSIM_MIN_SIDE}-px short side "
+        "(5 scales, 11-px window: torchmetrics' minimum)"
+    )
+
+
+def lpips_frames(model: Any, ref: np.ndarray, rec: np.ndarray, batch_size: int = 16) -> float:
+    """Mean over frames of LPIPS(ref_t, rec_t) with an ``lpips.LPIPS`` model (uint8 frames in)."""
+    from tokbench.metrics.lpips_metric import lpips_of_arrays
+
+    _check(ref, rec)
+    return float(np.mean(lpips_of_arrays(model, list(ref), list(rec), batch_size)))
 
 
 def td_mse(ref: np.ndarray, rec: np.ndarray) -> float | None:
