@@ -1,9 +1,11 @@
 """A clip's canvas through a video tokenizer: windows, frame-count padding, checks, trimming.
 
-The clip is cut into the tokenizer's temporal windows (its ``window``; the whole clip when None); each
+The clip is cut into the tokenizer's temporal windows (its ``window``; the whole clip when None; an image
+tokenizer run frame by frame takes ``--batch-size`` frames per call, its frames being independent); each
 window is padded to the next accepted frame count by repeating its last frame, encoded and decoded alone,
-checked (tensor, frame count, shape, finite, range), and trimmed back to its real frames: the tokenizer
-sees one window at a time. This module is part of every video reconstruction's identity (:data:`VIDEO_PATH`).
+checked (tensor, frame count, shape, finite, range), and trimmed back to its real frames into one
+preallocated array: the tokenizer, and every float tensor, sees one window at a time. This module is part
+of every video reconstruction's identity (:data:`VIDEO_PATH`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from tokbench.protocol import to_uint8
 from tokbench.reconstruct import CallStats, _autocast
 from tokbench.validate import AdapterError, validate_decode
 from tokbench.video.cache import ClipEntry
-from tokbench.video.contract import VideoTokenizer, pad_frames, windows
+from tokbench.video.contract import VideoTokenizer, VideoTokenizerInfo, pad_frames, windows
 
 # the modules that turn a decoded clip into a cached canvas reconstruction, whatever the adapter
 VIDEO_PATH = (
@@ -30,17 +32,33 @@ VIDEO_PATH = (
 )
 
 
+def call_window(info: VideoTokenizerInfo, batch_size: int) -> int | None:
+    """Frames per tokenizer call: the declared window; ``batch_size`` frames for a per-frame image
+    tokenizer (its frames are independent, so this changes no number and bounds its activations)."""
+    if info.window is None and info.mode == "per-frame":
+        return max(1, batch_size)
+    return info.window
+
+
 def reconstruct_clip(
-    adapter: VideoTokenizer, canvas: np.ndarray, clip_id: str, device: str, precision: str, stats: CallStats
+    adapter: VideoTokenizer,
+    canvas: np.ndarray,
+    clip_id: str,
+    device: str,
+    precision: str,
+    stats: CallStats,
+    window: int | None = None,
 ) -> ClipEntry:
-    """uint8 canvas ``[T,H,W,3]`` -> its reconstruction, bits (None if any window has none), padding."""
+    """uint8 canvas ``[T,H,W,3]`` -> its reconstruction, bits (None if any window has none), padding.
+
+    ``window``: frames per call when the tokenizer declares none (see :func:`call_window`)."""
     import torch
 
     info = adapter.info
-    parts: list[np.ndarray] = []
+    recon = np.empty_like(canvas)
     padded: list[int] = []
     bits: float | None = 0.0
-    for start, stop in windows(canvas.shape[0], info.window):
+    for start, stop in windows(canvas.shape[0], info.window if info.window is not None else window):
         real = stop - start
         count = info.frames.padded(real)
         ids = [f"{clip_id} frames {start + 1}-{stop}"]
@@ -58,11 +76,12 @@ def reconstruct_clip(
         except Exception as e:
             raise AdapterError(info.name, f"raised {type(e).__name__}: {e}", ids) from e
         out = _checked(info.name, out, tuple(x.shape), ids)
-        parts.append(to_uint8(out[0, :real]))
+        recon[start:stop] = to_uint8(out[0, :real])
         padded.append(count)
         if bits is not None:
             bits = None if encoded.bits is None else bits + float(encoded.bits.reshape(-1)[0])
-    return ClipEntry(np.concatenate(parts), bits, padded)
+        del x, out, encoded  # this window's tensors go before the next window's are made
+    return ClipEntry(recon, bits, padded)
 
 
 def _checked(name: str, out: Any, shape: tuple[int, ...], ids: list[str]) -> Any:

@@ -5,11 +5,15 @@ frame by frame); each clip is decoded, put on the ``tokbench-video`` canvas, rec
 (model, protocol, canvas) and cached by content; the restored frames go through the protocol's storage
 step; ``text`` / ``face`` score every annotated frame (instances pool over frame and box, TokBench's
 video edges), clip suites score whole clips. Results are written by :mod:`tokbench.record`, the image
-runner's writer, so they share one table. A killed run resumes from the caches.
+runner's writer, so they share one table. A killed run resumes from the caches. Under torchrun each rank
+fills the shared caches with every world-th clip, then rank 0 walks all clips in order, hitting the
+caches, and writes: the single-process result, record for record. One clip is in memory at a time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 import time
 from collections import Counter
@@ -24,10 +28,10 @@ from tokbench.cache import UnsafeCache, check_cache_folder, content_key, sweep_s
 from tokbench.config import RunConfig
 from tokbench.errors import ConfigError
 from tokbench.fingerprint import code_fingerprint
-from tokbench.hashing import sha256_bytes
+from tokbench.memory import release_freed_memory
 from tokbench.reconstruct import CallStats
 from tokbench.registry import parse_model_spec
-from tokbench.runner import Progress, offline_environment, output_lock
+from tokbench.runner import Distributed, Progress, offline_environment, output_lock
 from tokbench.score import score
 from tokbench.suite import Item, Suite
 from tokbench.validate import AdapterError
@@ -37,7 +41,7 @@ from tokbench.video.contract import FrameByFrame, VideoTokenizer, canvas_multipl
 from tokbench.video.data import Clip, VideoDataset, resolve_video_dataset
 from tokbench.video.io import BadVideo, read_video
 from tokbench.video.protocol import REFERENCE_STORE, VideoProtocol
-from tokbench.video.reconstruct import VIDEO_PATH, reconstruct_clip
+from tokbench.video.reconstruct import VIDEO_PATH, call_window, reconstruct_clip
 from tokbench.video.registry import build_video_model, video_edges, video_suite_class
 from tokbench.video.suite import ClipItem
 
@@ -53,6 +57,9 @@ def run_video(config: RunConfig, progress: Progress | None = None) -> list[Path]
 
     caches = Caches(cache_dir(config.cache_dir))
     with offline_environment(config.offline):
+        if os.environ.get("RANK", "0") != "0":
+            # torchrun: only rank 0 writes results and takes the output lock (as the image runner)
+            return VideoRunner(config, caches, progress).run()
         if not config.shared_cache:
             try:
                 check_cache_folder(caches.root)
@@ -100,6 +107,7 @@ class VideoRunner:
         model_key = content_key(
             "video-model", spec.id, adapter.info.to_dict(), cfg.precision, {k: v["sha256"] for k, v in code.items()}
         )
+        dist = Distributed.from_env()
         written: list[Path] = []
         for resolution in cfg.resolutions:
             suites = [self._suite(name, resolution) for name in cfg.suites]
@@ -112,7 +120,17 @@ class VideoRunner:
                 suite.setup(device)
             ctx.suite_code = {s.name: code_fingerprint(type(s)) for s in suites}
             ctx.suite_keys = {s.name: content_key(s.fingerprint(), ctx.suite_code[s.name]["sha256"]) for s in suites}
-            written += self._resolution(ctx, adapter, protocol, dataset, resolution)
+            if dist.world == 1:
+                written += self._resolution(ctx, adapter, protocol, dataset, resolution)
+                continue
+            # each rank reconstructs and scores its share into the shared caches; rank 0 then walks every
+            # clip in order (cache hits) and writes, so the result is the single-process one
+            self._resolution(ctx, adapter, protocol, dataset, resolution, shard=(dist.rank, dist.world))
+            dist.barrier()
+            if dist.rank == 0:
+                written += self._resolution(ctx, adapter, protocol, dataset, resolution)
+            dist.barrier()
+        dist.close()
         return written
 
     def _suite(self, name: str, resolution: int) -> Suite:
@@ -127,16 +145,24 @@ class VideoRunner:
         return cast(Suite, cls(**options))
 
     def _resolution(
-        self, ctx: RunContext, adapter: VideoTokenizer, protocol: VideoProtocol, dataset: VideoDataset, resolution: int
+        self,
+        ctx: RunContext,
+        adapter: VideoTokenizer,
+        protocol: VideoProtocol,
+        dataset: VideoDataset,
+        resolution: int,
+        shard: tuple[int, int] | None = None,
     ) -> list[Path]:
+        """Every clip (``shard`` = (rank, world): every world-th, into the caches only, nothing written)."""
         multiple = canvas_multiple(adapter.info, protocol.multiple)
+        samples = dataset.samples if shard is None else dataset.samples[shard[0] :: shard[1]]
         records: dict[str, list[dict[str, Any]]] = {s.name: [] for s in ctx.suites}
         skipped: list[dict[str, str]] = [{"image": w, "reason": r} for w, r in dataset.skipped]
         rate: list[dict[str, Any]] = []
         clips_meta: list[dict[str, Any]] = []
         stored_as: Counter[str] = Counter()
         t_recon, t_suite = 0.0, dict.fromkeys(records, 0.0)
-        for done, clip in enumerate(dataset.samples, 1):
+        for done, clip in enumerate(samples, 1):
             t = time.perf_counter()
             got = self._clip(ctx, adapter, protocol, clip, resolution, multiple, skipped)
             t_recon += time.perf_counter() - t
@@ -148,10 +174,21 @@ class VideoRunner:
                     rate.append({"bits": entry.bits, "frames": meta["frames"], "pixels": meta["canvas_pixels"]})
                 for suite in ctx.suites:
                     t = time.perf_counter()
-                    items = [clip_item] if getattr(suite, "clip_level", False) else frame_items
-                    score(ctx, suite, items, records[suite.name])
+                    score(
+                        ctx,
+                        suite,
+                        [clip_item] if getattr(suite, "clip_level", False) else frame_items,
+                        records[suite.name],
+                    )
                     t_suite[suite.name] += time.perf_counter() - t
-            self.progress(f"{ctx.spec.id} @{resolution}", done, len(dataset.samples))
+                del frame_items, clip_item, entry
+            # this clip's arrays go (and their pages back to the OS) before the next clip is decoded
+            del got
+            release_freed_memory()
+            stage = f"{ctx.spec.id} @{resolution}" + ("" if shard is None else f" (rank {shard[0]})")
+            self.progress(stage, done, len(samples))
+        if shard is not None:
+            return []
         written = []
         for suite in ctx.suites:
             t = time.perf_counter()
@@ -170,7 +207,11 @@ class VideoRunner:
             result["protocol"] = protocol.to_dict()  # the image writer's protocol block describes image reading
             result["rate"] = _video_rate(rate)
             result["cache"]["video_recon"] = self.clips.stats.to_dict()
-            result["extra"] = {**result.get("extra", {}), "video": _video_provenance(adapter, clips_meta, multiple)}
+            window = call_window(adapter.info, self.config.batch_size)
+            result["extra"] = {
+                **result.get("extra", {}),
+                "video": _video_provenance(adapter, clips_meta, multiple, window),
+            }
             written.append(record.write(ctx, result, suite, records[suite.name], lambda image_id: None))
         return written
 
@@ -196,7 +237,10 @@ class VideoRunner:
         entry = self.clips.get(key, canvas.shape)
         if entry is None:
             try:
-                entry = reconstruct_clip(adapter, canvas, clip.clip_id, ctx.device, self.config.precision, self.calls)
+                window = call_window(adapter.info, self.config.batch_size)
+                entry = reconstruct_clip(
+                    adapter, canvas, clip.clip_id, ctx.device, self.config.precision, self.calls, window
+                )
             except AdapterError as e:
                 if self.config.on_error != "skip":
                     raise
@@ -204,9 +248,8 @@ class VideoRunner:
                 return None
             ctx.caches.write(self.clips.put, key, entry)
         fps = video.fps if video.fps > 0 else DEFAULT_FPS
-        stored = protocol.stored(protocol.restore(entry.canvas_recon, placement), fps)
         scored_key = content_key(key, protocol.store, REFERENCE_STORE if protocol.store == "reference" else None)
-        frame_items: list[tuple[Item, str]] = []
+        annotated: list[tuple[int, dict[str, Any], str]] = []
         for t, anns in sorted(clip.frames.items()):
             if t >= frames.shape[0]:
                 n = sum(len(v) for v in anns.values())
@@ -218,13 +261,23 @@ class VideoRunner:
                 )
                 continue
             annotations = {**anns, "dataset": clip.dataset, "clip": clip.clip_id, "frame": t + 1}
+            annotated.append((t, annotations, content_key(scored_key, "frame", t)))
+        clip_annotations = {"dataset": clip.dataset}
+        if _records_cached(ctx, [(a, k) for _, a, k in annotated], (clip_annotations, scored_key)):
+            # every suite's records are cached (a resumed run, rank 0 after the shards): the storage step
+            # would feed nothing, so it is skipped; empty frames make any use of them fail loudly
+            stored = np.zeros((frames.shape[0], 0, 0, 3), np.uint8)
+        else:
+            stored = protocol.stored(protocol.restore(entry.canvas_recon, placement), fps)
+        frame_items: list[tuple[Item, str]] = []
+        for t, annotations, frame_key in annotated:
             item = Item(
                 f"{clip.clip_id}#frame{t + 1}", frames[t], stored[t], canvas[t], entry.canvas_recon[t], resolution,
                 annotations,
             )  # fmt: skip
-            frame_items.append((item, content_key(scored_key, "frame", t)))
+            frame_items.append((item, frame_key))
         clip_item = ClipItem(
-            clip.clip_id, frames[0], stored[0], canvas[0], entry.canvas_recon[0], resolution, {"dataset": clip.dataset},
+            clip.clip_id, frames[0], stored[0], canvas[0], entry.canvas_recon[0], resolution, clip_annotations,
             frames=frames, frames_restored=stored, canvas_frames=canvas, canvas_frames_recon=entry.canvas_recon,
             fps=fps,
         )  # fmt: skip
@@ -236,16 +289,44 @@ class VideoRunner:
             "canvas": [int(canvas.shape[2]), int(canvas.shape[1])],
             "canvas_pixels": int(canvas.shape[1] * canvas.shape[2]),
             "fps": fps,
-            "fps_source": "stream" if video.fps > 0 else "default",
+            "fps_source": video.fps_source if video.fps > 0 else "default",
+            "vfr": video.vfr,
+            "frame_interval_s": video.frame_interval_s,
             "codec": video.codec,
+            "coded_size": list(video.coded_size),
             "rotation": video.rotation,
+            "orientation": video.orientation,
             "stored_as": "h264-crf23-yuv420p" if protocol.store == "reference" else "lossless",
         }
         return frame_items, (clip_item, scored_key), entry, meta
 
 
 def _clip_sha(frames: np.ndarray) -> str:
-    return sha256_bytes(f"{frames.shape}|".encode() + np.ascontiguousarray(frames).tobytes())
+    """sha256 of the shape and the frames' bytes, fed frame by frame (no copy of the clip)."""
+    h = hashlib.sha256(f"{frames.shape}|".encode())
+    for frame in frames:
+        h.update(np.ascontiguousarray(frame).data)
+    return h.hexdigest()
+
+
+def _records_cached(
+    ctx: RunContext, frames: list[tuple[dict[str, Any], str]], clip: tuple[dict[str, Any], str]
+) -> bool:
+    """Whether every suite's records of these (annotations, key) items are in the record cache and readable,
+    by :func:`tokbench.score.score`'s keys; read here without counting, as score will count them."""
+    from tokbench.cache import decode_records
+
+    cache = ctx.caches.records
+    for suite in ctx.suites:
+        kind = suite.annotation_kind
+        for anns, key in [clip] if getattr(suite, "clip_level", False) else frames:
+            if kind is not None and kind not in anns:
+                continue
+            try:
+                decode_records(cache._path(content_key("records", key, ctx.suite_keys[suite.name])).read_bytes())
+            except Exception:  # missing or damaged: score() recomputes it, so the frames are needed
+                return False
+    return True
 
 
 def _path_fingerprint() -> dict[str, Any]:
@@ -267,12 +348,15 @@ def _video_rate(rate: list[dict[str, Any]]) -> dict[str, float | None]:
     }
 
 
-def _video_provenance(adapter: VideoTokenizer, clips: list[dict[str, Any]], multiple: int) -> dict[str, Any]:
+def _video_provenance(
+    adapter: VideoTokenizer, clips: list[dict[str, Any]], multiple: int, window: int | None
+) -> dict[str, Any]:
     info = adapter.info
     return {
         "mode": info.mode,
         "frame_rule": info.frames.describe(),
         "window": info.window,
+        "frames_per_call": window,  # None: the whole clip in one call
         "canvas_multiple": multiple,
         "clips": len(clips),
         "frames": sum(c["frames"] for c in clips),
