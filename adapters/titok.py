@@ -139,7 +139,20 @@ class TiTok(CloneTokenizer):
             z = posterior.mode()
         return Encoded(latents=z, meta={"latent": self.opts["latent"]})
 
+    def _place(self) -> None:
+        super()._place()
+        if self.variant.extra["mode"] == "vq":
+            # upstream's quantiser casts its input to fp32 and compares it with its codebook (as under
+            # autocast with fp32 weights): a bf16/fp16 codebook makes that comparison fail
+            self._model.quantize.float()
+
     def _decode(self, encoded: Encoded) -> Any:
         if encoded.codes is not None:
-            return self._model.decode_tokens(encoded.codes[:, None, :])
-        return self._model.decode_tokens(encoded.latents)
+            # upstream's decode_tokens, with the (fp32) codebook entries cast to the decoder's dtype
+            tokens = encoded.codes.to(self._device)
+            b, n = tokens.shape
+            z = self._model.quantize.get_codebook_entry(tokens.reshape(-1)).reshape(b, 1, n, -1)
+            return self._model.decode(z.permute(0, 3, 1, 2).contiguous().to(self._dtype))
+        # upstream's posterior gives an fp32 latent whatever the model's dtype, which a bf16/fp16
+        # decoder refuses
+        return self._model.decode_tokens(encoded.latents.to(self._device, self._dtype))

@@ -76,5 +76,12 @@ class VAR(CloneTokenizer):
         return Encoded(codes=codes, meta={"scales": [int(c.shape[-1]) for c in codes]})
 
     def _decode(self, encoded: Encoded) -> Any:
-        levels = [c.reshape(c.shape[0], -1) for c in encoded.codes]
-        return self._model.idxBl_to_img(levels, same_shape=True, last_one=True)
+        # upstream idxBl_to_img plus a cast: embed_to_fhat sums the scales into an fp32 f_hat
+        # whatever the model's dtype, which a bf16/fp16 decoder refuses
+        q = self._model.quantize
+        ms_h = []
+        for c in encoded.codes:  # [B,pn,pn] codes -> [B,C,pn,pn] entries, as idxBl_to_img
+            b, ph, pw = c.shape
+            ms_h.append(q.embedding(c.reshape(b, ph * pw)).transpose(1, 2).reshape(b, -1, ph, pw))
+        f_hat = q.embed_to_fhat(ms_h, all_to_max_scale=True, last_one=True)
+        return self._model.fhat_to_img(f_hat.to(self._dtype))

@@ -143,11 +143,23 @@ VAR = {
         from fakecore import Core
 
 
+        class Quant:
+            def __init__(self, embedding):
+                self.embedding = embedding
+
+            def embed_to_fhat(self, ms_h_BChw, all_to_max_scale=True, last_one=False):
+                h = ms_h_BChw[-1]
+                f_hat = h.new_zeros(h.shape, dtype=torch.float32)  # as upstream: fp32 whatever the dtype
+                return f_hat.add_(h)
+
+
         class VQVAE(Core):
             def __init__(self, vocab_size=4096, z_channels=32, ch=128, test_mode=True, share_quant_resi=4,
                          v_patch_nums=(1, 2, 3, 4, 5, 6, 8, 10, 13, 16)):
                 super().__init__(vocab_size, 4, ds=16)
                 self.v_patch_nums = v_patch_nums
+                self.Cvae = 4
+                self.quantize = Quant(self.embedding)
 
             def img_to_idxBl(self, inp_img_no_grad, v_patch_nums=None):
                 q, _ = self.grid(inp_img_no_grad)
@@ -158,11 +170,16 @@ VAR = {
                     out.append(torch.cdist(flat, self.embedding.weight).argmin(1).view(q.shape[0], pn * pn))
                 return out
 
+            def fhat_to_img(self, f_hat):
+                return self.render(f_hat).clamp(-1, 1)
+
             def idxBl_to_img(self, ms_idx_Bl, same_shape, last_one=False):
                 b = ms_idx_Bl[0].shape[0]
-                last = ms_idx_Bl[-1]
-                side = int(last.shape[1] ** 0.5)
-                return self.render(self.lookup(last, (b, 4, side, side))).clamp(-1, 1)
+                ms_h = []
+                for idx in ms_idx_Bl:
+                    pn = round(idx.shape[1] ** 0.5)
+                    ms_h.append(self.quantize.embedding(idx).transpose(1, 2).view(b, self.Cvae, pn, pn))
+                return self.fhat_to_img(self.quantize.embed_to_fhat(ms_h, same_shape, last_one))
         """,
 }
 
@@ -233,12 +250,13 @@ TITOK = {
 
         import torch
         import torch.nn as nn
-        from fakecore import Core
+        import torch.nn.functional as F
+        from fakecore import SEEN, Core
 
 
         class Posterior:
             def __init__(self, mean):
-                self.mean = mean
+                self.mean = mean.float()  # as upstream DiagonalGaussianDistribution: fp32 whatever the dtype
 
             def sample(self):
                 return self.mean + torch.randn_like(self.mean)
@@ -247,11 +265,33 @@ TITOK = {
                 return self.mean
 
 
+        class VectorQuantizer(nn.Module):
+            # as upstream's: the input cast to fp32, squared distances by einsum, entries by lookup
+
+            def __init__(self, codebook_size, dim):
+                super().__init__()
+                self.embedding = nn.Embedding(codebook_size, dim)
+
+            def forward(self, z):
+                z = z.float()
+                b, d, h, w = z.shape
+                flat = z.permute(0, 2, 3, 1).reshape(-1, d)
+                e = self.embedding.weight
+                dist = (flat**2).sum(1, keepdim=True) + (e**2).sum(1) - 2 * torch.einsum("bd,dn->bn", flat, e.T)
+                idx = dist.argmin(1)
+                q = self.get_codebook_entry(idx).view(b, h, w, d).permute(0, 3, 1, 2)
+                return q, {"min_encoding_indices": idx.view(b, h, w)}
+
+            def get_codebook_entry(self, indices):
+                return self.embedding(indices)
+
+
         class TiTok(Core):
             def __init__(self, config):
                 vq = config["model"]["vq_model"]
                 super().__init__(vq.get("codebook_size", 16), 4, ds=64)
                 self.quantize_mode = vq.get("quantize_mode", "vq")
+                self.quantize = VectorQuantizer(vq.get("codebook_size", 16), 4)
                 self.config = config
 
             @classmethod
@@ -264,21 +304,27 @@ TITOK = {
                 return model
 
             def encode(self, x):
-                q, idx = self.grid(x)
                 if self.quantize_mode == "vae":
+                    q, _ = self.grid(x)
                     post = Posterior(q.reshape(q.shape[0], q.shape[1], 1, -1))
                     return post.sample(), post
-                return q, {"min_encoding_indices": idx.view(x.shape[0], 1, -1)}
+                SEEN.append((float(x.min()), float(x.max())))
+                h = self.enc(F.avg_pool2d(x, self.ds))  # 1-D tokens: [B, C, 1, N]
+                return self.quantize(h.reshape(h.shape[0], h.shape[1], 1, -1))
+
+            def decode(self, z):
+                b, d, _, n = z.shape
+                return (self.render(z.reshape(b, d, int(n ** 0.5), int(n ** 0.5))) + 1) / 2  # TiTok gives [0,1]
 
             def decode_tokens(self, tokens):
                 if self.quantize_mode == "vq":
                     tokens = tokens.squeeze(1)
                     b, n = tokens.shape
-                    q = self.lookup(tokens, (b, 4, int(n ** 0.5), int(n ** 0.5)))
+                    z = self.quantize.get_codebook_entry(tokens.reshape(-1)).reshape(b, 1, n, -1)
+                    z = z.permute(0, 3, 1, 2).contiguous()
                 else:
-                    b, d, _, n = tokens.shape
-                    q = tokens.reshape(b, d, int(n ** 0.5), int(n ** 0.5))
-                return (self.render(q) + 1) / 2  # TiTok decodes to [0,1]
+                    z = tokens
+                return self.decode(z)
         """,
 }
 

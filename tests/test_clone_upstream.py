@@ -343,6 +343,63 @@ def test_maskbit_lfq_decodes_in_bf16(tmp_path: Path) -> None:
     assert adapter.encode(images(1)).codes.shape == (1, 16, 16)
 
 
+def test_var_decodes_in_bf16(tmp_path: Path) -> None:
+    clone = write_clone(tmp_path / "VAR", VAR)
+    ckpt = tmp_path / "vae_ch160v4096z32.pth"
+    torch.save(state_of(SourceTree.get(clone), "models.vqvae", "VQVAE", 4), ckpt)
+    spec = f"var:source={clone},ckpt={ckpt}"
+    ref = build_model(parse_model_spec(spec))
+    ref.load(dtype="fp32")
+    enc = ref.encode(images(1))
+    adapter = build_model(parse_model_spec(spec))
+    adapter.load(dtype="bf16")
+    out = adapter.decode(enc)  # upstream's idxBl_to_img fails here: an fp32 f_hat into a bf16 decoder
+    assert out.dtype == torch.float32 and out.shape == (1, 3, 256, 256)
+    torch.testing.assert_close(out, ref.decode(enc), atol=0.05, rtol=0)
+
+
+def test_titok_vae_decodes_in_bf16(tmp_path: Path) -> None:
+    import json
+
+    clone = write_clone(tmp_path / "1d-tokenizer", TITOK)
+    config = {"model": {"vq_model": {"quantize_mode": "vae"}}}
+    d = tmp_path / "vae"
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps(config))
+    torch.save(state_of(SourceTree.get(clone), "modeling.titok", "TiTok", 6, config), d / "pytorch_model.bin")
+    spec = f"titok:variant=bl64_vae_c16,source={clone},ckpt={d}"
+    ref = build_model(parse_model_spec(spec))
+    ref.load(dtype="fp32")
+    enc = ref.encode(images(1))  # upstream's posterior gives fp32 latents in any dtype
+    adapter = build_model(parse_model_spec(spec))
+    adapter.load(dtype="bf16")
+    out = adapter.decode(enc)  # upstream's decode_tokens fails here: an fp32 latent into a bf16 decoder
+    assert out.dtype == torch.float32 and out.shape == (1, 3, 256, 256)
+    torch.testing.assert_close(out, ref.decode(enc), atol=0.05, rtol=0)
+
+
+def test_titok_vq_runs_in_bf16_with_its_quantiser_in_fp32(tmp_path: Path) -> None:
+    import json
+
+    clone = write_clone(tmp_path / "1d-tokenizer", TITOK)
+    config = {"model": {"vq_model": {"codebook_size": 4096}}}
+    d = tmp_path / "vq"
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps(config))
+    torch.save(state_of(SourceTree.get(clone), "modeling.titok", "TiTok", 6, config), d / "pytorch_model.bin")
+    spec = f"titok:variant=l32,source={clone},ckpt={d}"
+    ref = build_model(parse_model_spec(spec))
+    ref.load(dtype="fp32")
+    enc = ref.encode(images(1))
+    adapter = build_model(parse_model_spec(spec))
+    adapter.load(dtype="bf16")
+    # upstream's quantiser casts its input to fp32: with a bf16 codebook its einsum fails
+    assert adapter.encode(images(1)).codes.shape == enc.codes.shape
+    out = adapter.decode(enc)  # the fp32 codebook entries go to the bf16 decoder cast
+    assert out.dtype == torch.float32 and out.shape == (1, 3, 256, 256)
+    torch.testing.assert_close(out, ref.decode(enc), atol=0.05, rtol=0)
+
+
 # --------------------------------------------------------------------------------------------
 # commits: the stand-ins, the rows, a clone's HEAD and doctor
 # --------------------------------------------------------------------------------------------
