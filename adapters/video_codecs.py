@@ -16,13 +16,14 @@ import numpy as np
 from tokbench.errors import ConfigError
 from tokbench.tokenizer import Encoded
 from tokbench.video.contract import VideoTokenizer, VideoTokenizerInfo
+from tokbench.video.protocol import X264_DETERMINISTIC
 
 if TYPE_CHECKING:
     import torch
 
 # name -> (encoder, container, default crf, crf range, extra options)
 CODECS: dict[str, tuple[str, str, int, tuple[int, int], dict[str, str]]] = {
-    "h264": ("libx264", "mp4", 23, (0, 51), {"preset": "medium", "threads": "1"}),
+    "h264": ("libx264", "mp4", 23, (0, 51), {"preset": "medium", "threads": "1", "x264-params": X264_DETERMINISTIC}),
     "h265": ("libx265", "mp4", 28, (0, 51), {"preset": "medium", "x265-params": "log-level=error:pools=1"}),
     "vp9": ("libvpx-vp9", "webm", 32, (0, 63), {"b": "0", "threads": "1", "row-mt": "0"}),
     "av1": ("libsvtav1", "mp4", 35, (1, 63), {"preset": "8", "svtav1-params": "lp=1"}),

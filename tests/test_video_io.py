@@ -178,3 +178,20 @@ def test_annotations_refer_to_displayed_frames(tmp_path: Path) -> None:
     assert per_clip["still"]["vfr"] is False and per_clip["still"]["orientation"] == "as coded"
     assert per_clip["vfr"]["vfr"] is True and per_clip["vfr"]["fps_source"] == "timestamps"
     assert per_clip["vfr"]["fps"] == pytest.approx(3 / 0.3)
+
+
+def test_h264_is_deterministic_within_a_process() -> None:
+    """x264's SIMD path gave other bytes for the same frames after a few encodes in one process (96x64,
+    2-8 distinct outputs in 25); the reference store and the h264 baseline use its C path (asm=0)."""
+    import hashlib
+
+    from tokbench.video.io import decode_video_bytes, encode_video
+    from tokbench.video.protocol import REFERENCE_STORE
+
+    frames = clip(9, 64, 96)
+    options = {"crf": "23", "preset": "medium", "threads": "1", "x264-params": str(REFERENCE_STORE["x264_params"])}
+    seen = set()
+    for _ in range(30):
+        data, _ = encode_video(frames, "libx264", "mp4", "yuv420p", options, 16.0)
+        seen.add(hashlib.sha256(decode_video_bytes(data, 9, (64, 96)).tobytes()).hexdigest())
+    assert len(seen) == 1

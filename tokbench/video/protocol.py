@@ -24,7 +24,17 @@ from tokbench.registry import parse_options
 
 VIDEO_PROTOCOLS = ("tokbench-video",)
 STORES = ("reference", "lossless")
-REFERENCE_STORE = {"codec": "libx264", "crf": 23, "pix_fmt": "yuv420p", "preset": "medium", "container": "mp4"}
+# x264's C path (asm=0): its SIMD path gave different bytes for the same frames within one process here
+# (docs/video.md, "Determinism"); the C path is deterministic
+X264_DETERMINISTIC = "asm=0"
+REFERENCE_STORE = {
+    "codec": "libx264",
+    "crf": 23,
+    "pix_fmt": "yuv420p",
+    "preset": "medium",
+    "container": "mp4",
+    "x264_params": X264_DETERMINISTIC,
+}
 
 
 @dataclass(frozen=True)
@@ -126,5 +136,6 @@ class VideoProtocol:
 
         c = REFERENCE_STORE
         options = {"crf": str(c["crf"]), "preset": str(c["preset"]), "threads": "1"}
+        options["x264-params"] = str(c["x264_params"])
         data, _ = encode_video(frames, str(c["codec"]), str(c["container"]), str(c["pix_fmt"]), options, fps)
         return decode_video_bytes(data, frames.shape[0], frames.shape[1:3])
