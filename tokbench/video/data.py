@@ -42,6 +42,8 @@ class VideoDataset:
 
 def is_video_dataset(spec: str, images: str | None = None) -> bool:
     """Whether ``--dataset`` names video: a video dataset name, or a TokBench video annotation file."""
+    if "," in spec:  # a list of sets: video if any entry is (tokbench.video.sets refuses a mix, naming it)
+        return any(is_video_dataset(e.strip()) for e in spec.split(",") if e.strip())
     if spec in VIDEO_DATASETS:
         return True
     from tokbench.data.manifest import ManifestError

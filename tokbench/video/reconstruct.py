@@ -4,7 +4,9 @@ The clip is cut into the tokenizer's temporal windows (its ``window``; the whole
 tokenizer run frame by frame takes ``--batch-size`` frames per call, its frames being independent); each
 window is padded to the next accepted frame count by repeating its last frame, encoded and decoded alone,
 checked (tensor, frame count, shape, finite, range), and trimmed back to its real frames into one
-preallocated array: the tokenizer, and every float tensor, sees one window at a time. This module is part
+preallocated array: the tokenizer, and every float tensor, sees one window at a time. A discrete
+tokenizer's codes are kept per window (a per-frame image tokenizer's trimmed to the real frames; a video
+tokenizer's as emitted for the padded window, since those are the tokens it needs). This module is part
 of every video reconstruction's identity (:data:`VIDEO_PATH`).
 """
 
@@ -49,7 +51,7 @@ def reconstruct_clip(
     stats: CallStats,
     window: int | None = None,
 ) -> ClipEntry:
-    """uint8 canvas ``[T,H,W,3]`` -> its reconstruction, bits (None if any window has none), padding.
+    """uint8 canvas ``[T,H,W,3]`` -> its reconstruction, bits and codes (None if any window has none), padding.
 
     ``window``: frames per call when the tokenizer declares none (see :func:`call_window`)."""
     import torch
@@ -58,6 +60,7 @@ def reconstruct_clip(
     recon = np.empty_like(canvas)
     padded: list[int] = []
     bits: float | None = 0.0
+    codes: list[list[np.ndarray]] | None = []
     for start, stop in windows(canvas.shape[0], info.window if info.window is not None else window):
         real = stop - start
         count = info.frames.padded(real)
@@ -80,8 +83,30 @@ def reconstruct_clip(
         padded.append(count)
         if bits is not None:
             bits = None if encoded.bits is None else bits + float(encoded.bits.reshape(-1)[0])
+        if codes is not None:
+            levels = _window_codes(info, encoded, real, ids)
+            codes = None if levels is None else [*codes, levels]
         del x, out, encoded  # this window's tensors go before the next window's are made
-    return ClipEntry(recon, bits, padded)
+    return ClipEntry(recon, bits, padded, codes)
+
+
+def _window_codes(info: VideoTokenizerInfo, encoded: Any, real: int, ids: list[str]) -> list[np.ndarray] | None:
+    """One window's codes per level, batch axis dropped, as integers; a per-frame tokenizer's (``[T,...]``,
+    one row per frame) trimmed to the ``real`` frames. None when the tokenizer gave none."""
+    levels = encoded.code_levels()
+    if not levels:
+        return None
+    out = []
+    for level in levels:
+        c = np.asarray(level.detach().to("cpu").numpy() if hasattr(level, "detach") else level)[0]
+        if info.mode == "per-frame":
+            c = c[:real]
+        if not np.issubdtype(c.dtype, np.integer):
+            if c.size and not np.all(np.mod(c, 1) == 0):
+                raise AdapterError(info.name, f"codes must be integers, got {c.dtype} with fractions", ids)
+            c = c.astype(np.int64)
+        out.append(np.ascontiguousarray(c))
+    return out
 
 
 def _checked(name: str, out: Any, shape: tuple[int, ...], ids: list[str]) -> Any:

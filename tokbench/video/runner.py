@@ -17,6 +17,7 @@ import os
 import random
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,14 +36,15 @@ from tokbench.runner import Distributed, Progress, offline_environment, output_l
 from tokbench.score import score
 from tokbench.suite import Item, Suite
 from tokbench.validate import AdapterError
-from tokbench.video.cache import ClipCache, ClipEntry
+from tokbench.video.cache import LAYOUT, ClipCache, ClipEntry
 from tokbench.video.config import VideoRunConfig
-from tokbench.video.contract import FrameByFrame, VideoTokenizer, canvas_multiple
-from tokbench.video.data import Clip, VideoDataset, resolve_video_dataset
+from tokbench.video.contract import FrameByFrame, VideoTokenizer, canvas_multiple, windows
+from tokbench.video.data import Clip, VideoDataset
 from tokbench.video.io import BadVideo, read_video
 from tokbench.video.protocol import REFERENCE_STORE, VideoProtocol
 from tokbench.video.reconstruct import VIDEO_PATH, call_window, reconstruct_clip
 from tokbench.video.registry import build_video_model, video_edges, video_suite_class
+from tokbench.video.sets import per_clip, resolve_video_datasets
 from tokbench.video.suite import ClipItem
 
 DEFAULT_FPS = 16.0  # a stream without a frame rate is stored at this rate (recorded)
@@ -71,6 +73,21 @@ def run_video(config: RunConfig, progress: Progress | None = None) -> list[Path]
             return VideoRunner(config, caches, progress).run()
 
 
+@dataclass
+class SetPass:
+    """One set's walk at one resolution: what its results (and a pooled result) are made of."""
+
+    dataset: VideoDataset
+    records: dict[str, list[dict[str, Any]]]  # suite name -> records, in clip order
+    skipped: list[dict[str, str]]
+    rate: list[dict[str, Any]] = field(default_factory=list)
+    clips: list[dict[str, Any]] = field(default_factory=list)  # per-clip provenance
+    stored_as: Counter[str] = field(default_factory=Counter)
+    t_recon: float = 0.0
+    t_suite: dict[str, float] = field(default_factory=dict)
+    results: dict[str, Path] = field(default_factory=dict)  # suite name -> this set's result file
+
+
 class VideoRunner:
     def __init__(self, config: VideoRunConfig, caches: Caches, progress: Progress | None = None) -> None:
         self.config = config
@@ -96,9 +113,10 @@ class VideoRunner:
                 f"model {adapter.info.name!r} only takes {adapter.info.native_size}x{adapter.info.native_size} "
                 "inputs; tokbench-video canvases keep the clip's aspect ratio"
             )
-        dataset = resolve_video_dataset(cfg.dataset, cfg.images, cfg.data_root)
-        if cfg.limit is not None:
-            dataset.samples = dataset.samples[: cfg.limit]
+        datasets, pooled_name = resolve_video_datasets(cfg.dataset, cfg.images, cfg.data_root)
+        for dataset in datasets:
+            if cfg.limit is not None:
+                dataset.samples = dataset.samples[: cfg.limit]
         device = cfg.device or default_device()
         adapter.load(device=device, dtype=cfg.precision)
         code = {"adapter": code_fingerprint(type(adapter)), "reconstruction": _path_fingerprint()}
@@ -110,9 +128,9 @@ class VideoRunner:
         dist = Distributed.from_env()
         written: list[Path] = []
         for resolution in cfg.resolutions:
-            suites = [self._suite(name, resolution) for name in cfg.suites]
+            suites = [self._suite(name, resolution, adapter) for name in cfg.suites]
             ctx = RunContext(
-                cfg, spec, cast(Any, adapter), cast(Any, dataset), suites, cast(Any, protocol), self.caches,
+                cfg, spec, cast(Any, adapter), cast(Any, datasets[0]), suites, cast(Any, protocol), self.caches,
                 self.calls, device, code, model_key,
             )  # fmt: skip
             for suite in suites:
@@ -120,20 +138,26 @@ class VideoRunner:
                 suite.setup(device)
             ctx.suite_code = {s.name: code_fingerprint(type(s)) for s in suites}
             ctx.suite_keys = {s.name: content_key(s.fingerprint(), ctx.suite_code[s.name]["sha256"]) for s in suites}
-            if dist.world == 1:
-                written += self._resolution(ctx, adapter, protocol, dataset, resolution)
-                continue
-            # each rank reconstructs and scores its share into the shared caches; rank 0 then walks every
-            # clip in order (cache hits) and writes, so the result is the single-process one
-            self._resolution(ctx, adapter, protocol, dataset, resolution, shard=(dist.rank, dist.world))
-            dist.barrier()
+            if dist.world > 1:
+                # each rank reconstructs and scores its share into the shared caches; rank 0 then walks every
+                # clip in order (cache hits) and writes, so the result is the single-process one
+                for dataset in datasets:
+                    self._walk(ctx, adapter, protocol, dataset, resolution, shard=(dist.rank, dist.world))
+                dist.barrier()
             if dist.rank == 0:
-                written += self._resolution(ctx, adapter, protocol, dataset, resolution)
-            dist.barrier()
+                parts = [self._walk(ctx, adapter, protocol, dataset, resolution) for dataset in datasets]
+                for part in parts:
+                    ctx.dataset = cast(Any, part.dataset)
+                    written += self._write(ctx, adapter, protocol, resolution, part)
+                if pooled_name is not None:  # several sets: one pooled result per suite besides theirs
+                    written += self._write_pooled(ctx, adapter, protocol, resolution, pooled_name, parts)
+                ctx.dataset = cast(Any, datasets[0])
+            if dist.world > 1:
+                dist.barrier()
         dist.close()
         return written
 
-    def _suite(self, name: str, resolution: int) -> Suite:
+    def _suite(self, name: str, resolution: int, adapter: VideoTokenizer) -> Suite:
         cls = video_suite_class(name)
         options = dict(
             self.config.suite_options.get(name) or self.config.suite_options.get(getattr(cls, "name", ""), {})
@@ -142,9 +166,18 @@ class VideoRunner:
             options["edges"] = "/".join(
                 str(e) for e in video_edges("text" if cls.name == "text" else "face", resolution)
             )
+        if getattr(cls, "needs_codes", False):
+            from tokbench.suites.language import LanguageSuite
+            from tokbench.suites.video_language import VideoLanguageSuite
+
+            if cls is LanguageSuite:  # the image suite's arithmetic over each clip's token sentences
+                cls = VideoLanguageSuite
+            image = adapter.info.image_info or {}
+            options.setdefault("codebook_sizes", list(adapter.info.codebook_sizes))
+            options.setdefault("token_layout", image.get("token_layout", "video"))
         return cast(Suite, cls(**options))
 
-    def _resolution(
+    def _walk(
         self,
         ctx: RunContext,
         adapter: VideoTokenizer,
@@ -152,68 +185,121 @@ class VideoRunner:
         dataset: VideoDataset,
         resolution: int,
         shard: tuple[int, int] | None = None,
-    ) -> list[Path]:
-        """Every clip (``shard`` = (rank, world): every world-th, into the caches only, nothing written)."""
+    ) -> SetPass:
+        """Every clip of ``dataset`` reconstructed and scored (``shard`` = (rank, world): every world-th, into
+        the caches only)."""
         multiple = canvas_multiple(adapter.info, protocol.multiple)
         samples = dataset.samples if shard is None else dataset.samples[shard[0] :: shard[1]]
-        records: dict[str, list[dict[str, Any]]] = {s.name: [] for s in ctx.suites}
-        skipped: list[dict[str, str]] = [{"image": w, "reason": r} for w, r in dataset.skipped]
-        rate: list[dict[str, Any]] = []
-        clips_meta: list[dict[str, Any]] = []
-        stored_as: Counter[str] = Counter()
-        t_recon, t_suite = 0.0, dict.fromkeys(records, 0.0)
+        part = SetPass(
+            dataset, {s.name: [] for s in ctx.suites}, [{"image": w, "reason": r} for w, r in dataset.skipped]
+        )
+        part.t_suite = dict.fromkeys(part.records, 0.0)
         for done, clip in enumerate(samples, 1):
             t = time.perf_counter()
-            got = self._clip(ctx, adapter, protocol, clip, resolution, multiple, skipped)
-            t_recon += time.perf_counter() - t
+            got = self._clip(ctx, adapter, protocol, clip, resolution, multiple, part.skipped)
+            part.t_recon += time.perf_counter() - t
             if got is not None:
                 frame_items, clip_item, entry, meta = got
-                clips_meta.append(meta)
-                stored_as[meta["stored_as"]] += meta["frames"]
+                part.clips.append(meta)
+                part.stored_as[meta["stored_as"]] += meta["frames"]
                 if entry.bits is not None:
-                    rate.append({"bits": entry.bits, "frames": meta["frames"], "pixels": meta["canvas_pixels"]})
+                    part.rate.append({"bits": entry.bits, "frames": meta["frames"], "pixels": meta["canvas_pixels"]})
                 for suite in ctx.suites:
                     t = time.perf_counter()
                     score(
                         ctx,
                         suite,
                         [clip_item] if getattr(suite, "clip_level", False) else frame_items,
-                        records[suite.name],
+                        part.records[suite.name],
                     )
-                    t_suite[suite.name] += time.perf_counter() - t
+                    part.t_suite[suite.name] += time.perf_counter() - t
                 del frame_items, clip_item, entry
             # this clip's arrays go (and their pages back to the OS) before the next clip is decoded
             del got
             release_freed_memory()
             stage = f"{ctx.spec.id} @{resolution}" + ("" if shard is None else f" (rank {shard[0]})")
             self.progress(stage, done, len(samples))
-        if shard is not None:
-            return []
+        return part
+
+    def _write(
+        self,
+        ctx: RunContext,
+        adapter: VideoTokenizer,
+        protocol: VideoProtocol,
+        resolution: int,
+        part: SetPass,
+        pooled: dict[str, Any] | None = None,
+    ) -> list[Path]:
+        """One result per suite of ``part`` (the set ``ctx.dataset``); ``pooled``: suite name -> ``extra.pooled``."""
+        multiple = canvas_multiple(adapter.info, protocol.multiple)
         written = []
         for suite in ctx.suites:
             t = time.perf_counter()
-            aggregate = suite.aggregate(records[suite.name], resolution)
+            records = part.records[suite.name]
+            aggregate = suite.aggregate(records, resolution)
+            if suite.name in ("text", "face"):
+                aggregate["extra"] = {
+                    **aggregate.get("extra", {}),
+                    "per_clip": per_clip(suite, records, resolution, by_set=pooled is not None),
+                }
             timings = {
-                "reconstruct_s": t_recon,
-                "suite_s": t_suite[suite.name],
+                "reconstruct_s": part.t_recon,
+                "suite_s": part.t_suite[suite.name],
                 "aggregate_s": time.perf_counter() - t,
                 "total_s": time.perf_counter() - ctx.started,
             }
-            bits = [r["bits"] for r in rate]
+            bits = [r["bits"] for r in part.rate]
             result = record.make_result(
-                ctx, suite, resolution, resolution, aggregate, records[suite.name], skipped, bits, timings,
-                {"stored_as": stored_as},
+                ctx, suite, resolution, resolution, aggregate, records, part.skipped, bits, timings,
+                {"stored_as": part.stored_as},
             )  # fmt: skip
             result["protocol"] = protocol.to_dict()  # the image writer's protocol block describes image reading
-            result["rate"] = _video_rate(rate)
+            result["rate"] = _video_rate(part.rate)
             result["cache"]["video_recon"] = self.clips.stats.to_dict()
             window = call_window(adapter.info, self.config.batch_size)
             result["extra"] = {
                 **result.get("extra", {}),
-                "video": _video_provenance(adapter, clips_meta, multiple, window),
+                "video": _video_provenance(adapter, part.clips, multiple, window),
             }
-            written.append(record.write(ctx, result, suite, records[suite.name], lambda image_id: None))
+            if pooled is not None:
+                result["extra"]["pooled"] = pooled[suite.name]
+            path = record.write(ctx, result, suite, records, lambda image_id: None)
+            part.results[suite.name] = path
+            written.append(path)
         return written
+
+    def _write_pooled(
+        self,
+        ctx: RunContext,
+        adapter: VideoTokenizer,
+        protocol: VideoProtocol,
+        resolution: int,
+        name: str,
+        parts: list[SetPass],
+    ) -> list[Path]:
+        """Each suite over the sets' concatenated records (:mod:`tokbench.pool`'s arithmetic), with the per-set
+        metrics as ``extra.pooled``; the sets' results are written already."""
+        from tokbench.pool import breakdown, pool_records, pooled_dataset
+        from tokbench.results import read_result
+
+        merged = SetPass(
+            cast(Any, pooled_dataset(name, [cast(Any, p.dataset) for p in parts])),
+            {s.name: pool_records([(p.dataset.name, p.records[s.name]) for p in parts]) for s in ctx.suites},
+            [{**s, "image": f"{p.dataset.name}/{s['image']}"} for p in parts for s in p.skipped],
+        )
+        merged.rate = [r for p in parts for r in p.rate]
+        merged.clips = [{"dataset": p.dataset.name, **c} for p in parts for c in p.clips]
+        merged.stored_as = sum((p.stored_as for p in parts), Counter())
+        merged.t_recon = sum(p.t_recon for p in parts)
+        merged.t_suite = {s.name: sum(p.t_suite[s.name] for p in parts) for s in ctx.suites}
+        per_set = {
+            s.name: breakdown(
+                [(p.dataset.name, dict(read_result(p.results[s.name])["metrics"]), p.results[s.name]) for p in parts]
+            )
+            for s in ctx.suites
+        }
+        ctx.dataset = cast(Any, merged.dataset)
+        return self._write(ctx, adapter, protocol, resolution, merged, per_set)
 
     def _clip(
         self,
@@ -232,12 +318,14 @@ class VideoRunner:
             skipped.append({"image": clip.clip_id, "reason": f"unreadable video: {e}"})
             return None
         frames = video.frames
+        window = call_window(adapter.info, self.config.batch_size)
         canvas, placement = protocol.prepare(frames, resolution, multiple)
-        key = content_key("video-recon", ctx.model_key, protocol.canvas_key(), resolution, multiple, _clip_sha(frames))
+        key = content_key(
+            "video-recon", LAYOUT, ctx.model_key, protocol.canvas_key(), resolution, multiple, _clip_sha(frames)
+        )
         entry = self.clips.get(key, canvas.shape)
         if entry is None:
             try:
-                window = call_window(adapter.info, self.config.batch_size)
                 entry = reconstruct_clip(
                     adapter, canvas, clip.clip_id, ctx.device, self.config.precision, self.calls, window
                 )
@@ -261,9 +349,11 @@ class VideoRunner:
                 )
                 continue
             annotations = {**anns, "dataset": clip.dataset, "clip": clip.clip_id, "frame": t + 1}
-            annotated.append((t, annotations, content_key(scored_key, "frame", t)))
+            # records carry the clip's id and set and depend on the annotations: all are in their key
+            annotated.append((t, annotations, content_key(scored_key, "frame", t, annotations)))
         clip_annotations = {"dataset": clip.dataset}
-        if _records_cached(ctx, [(a, k) for _, a, k in annotated], (clip_annotations, scored_key)):
+        clip_key = content_key(scored_key, "clip", clip.clip_id, clip_annotations)
+        if _records_cached(ctx, [(a, k) for _, a, k in annotated], (clip_annotations, clip_key)):
             # every suite's records are cached (a resumed run, rank 0 after the shards): the storage step
             # would feed nothing, so it is skipped; empty frames make any use of them fail loudly
             stored = np.zeros((frames.shape[0], 0, 0, 3), np.uint8)
@@ -279,7 +369,9 @@ class VideoRunner:
         clip_item = ClipItem(
             clip.clip_id, frames[0], stored[0], canvas[0], entry.canvas_recon[0], resolution, clip_annotations,
             frames=frames, frames_restored=stored, canvas_frames=canvas, canvas_frames_recon=entry.canvas_recon,
-            fps=fps,
+            fps=fps, mode=adapter.info.mode, code_windows=entry.codes,
+            window_frames=[stop - start for start, stop in windows(frames.shape[0], window)],
+            codes=None if entry.codes is None else [c for w in entry.codes for c in w],
         )  # fmt: skip
         meta = {
             "clip": clip.clip_id,
@@ -298,7 +390,7 @@ class VideoRunner:
             "orientation": video.orientation,
             "stored_as": "h264-crf23-yuv420p" if protocol.store == "reference" else "lossless",
         }
-        return frame_items, (clip_item, scored_key), entry, meta
+        return frame_items, (clip_item, clip_key), entry, meta
 
 
 def _clip_sha(frames: np.ndarray) -> str:

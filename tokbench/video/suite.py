@@ -20,13 +20,19 @@ from tokbench.suite import Item, Suite
 @dataclass
 class ClipItem(Item):
     """A clip: ``frames`` / ``frames_restored`` uint8 ``[T,H,W,3]`` at the original size (after the
-    protocol's storage step), ``canvas_frames`` / ``canvas_frames_recon`` on the canvas."""
+    protocol's storage step), ``canvas_frames`` / ``canvas_frames_recon`` on the canvas. A discrete
+    tokenizer's codes are ``code_windows`` (per window, per level; ``mode`` "per-frame": one row per frame)
+    with each window's real frames in ``window_frames``; ``codes`` then lists every window's levels in
+    order (None without codes, so suites that need codes skip the clip)."""
 
     frames: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 3), np.uint8))
     frames_restored: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 3), np.uint8))
     canvas_frames: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 3), np.uint8))
     canvas_frames_recon: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 3), np.uint8))
     fps: float = 0.0
+    mode: str = "video"
+    code_windows: list[list[np.ndarray]] | None = None
+    window_frames: list[int] = field(default_factory=list)
 
 
 class ClipSuite(Suite):

@@ -1,0 +1,76 @@
+"""Per-clip text summaries on video: each clip's numbers are the suite's own aggregate over its records."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_video_run import go, text_folder
+
+pytest.importorskip("av")
+
+# reads a crop as a prefix of the truth whose length follows the crop's pixels: results vary by clip and frame
+PIXEL_OCR = textwrap.dedent("""
+    from tokbench.backends.ocr import Reading
+
+    class PixelOcr:
+        name = "pixel"
+        charset = None
+
+        def __init__(self, batch_size=8):
+            self.batch_size = batch_size
+
+        def fingerprint(self):
+            return {"backend": "pixel"}
+
+        def setup(self, device):
+            pass
+
+        def recognize(self, crops):
+            return [Reading("Sign"[: 1 + int(c.mean()) % 4]) for c in crops]
+""")
+MODEL = "jpeg:quality=20"
+LOSSLESS = "tokbench-video:store=lossless"  # FFV1: exact, so separate runs agree to the bit
+
+
+def ocr_options(tmp_path: Path) -> dict[str, Any]:
+    ocr = tmp_path / "pixel_ocr.py"
+    ocr.write_text(PIXEL_OCR)
+    return {"text": {"ocr": f"{ocr}:PixelOcr"}}
+
+
+def one_clip_set(root: Path, ann: Path, folder: Path, name: str) -> tuple[Path, Path]:
+    """The clip ``name`` alone: its folder and its annotation records."""
+    (root / name).mkdir(parents=True)
+    shutil.copy(folder / f"{name}.mkv", root / name / f"{name}.mkv")
+    records = [r for r in json.loads(ann.read_text()) if r["video_name"] == name]
+    out = root / f"text_{name}.json"
+    out.write_text(json.dumps(records))
+    return out, root / name
+
+
+def test_per_clip_numbers_equal_one_clip_runs(tmp_path: Path) -> None:
+    ann, folder = text_folder(tmp_path)
+    opts = ocr_options(tmp_path)
+    both = go(tmp_path, MODEL, "text", str(ann), folder, suite_options=opts, protocol=LOSSLESS)["text"]
+    per_clip = both["extra"]["per_clip"]
+    assert list(per_clip) == ["alpha", "beta"]
+    alone = {}
+    for name in ("alpha", "beta"):
+        a, f = one_clip_set(tmp_path / "sets", ann, folder, name)
+        alone[name] = go(
+            tmp_path, "jpeg:quality=20", "text", str(a), f, suite_options=opts, protocol=LOSSLESS, tag=name
+        )
+    for name, result in alone.items():
+        got = dict(per_clip[name])
+        assert got.pop("instances") == result["text"]["counts"]["instances_used"] == 9
+        assert got == result["text"]["metrics"]
+    # the stand-in reads differently per clip, so the check is not between equal numbers
+    assert per_clip["alpha"]["t_ned_pooled"] != per_clip["beta"]["t_ned_pooled"]
+    assert both["metrics"]["t_ned_pooled"] == pytest.approx(
+        (per_clip["alpha"]["t_ned_pooled"] + per_clip["beta"]["t_ned_pooled"]) / 2
+    )
