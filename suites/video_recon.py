@@ -53,16 +53,10 @@ class VideoReconSuite(ClipMeanSuite):
         """Load each LPIPS backbone that is present; note the missing ones (never download)."""
         if not self.lpips_nets or self._lpips_state:
             return
-        from tokbench.metrics.lpips_metric import LpipsUnavailable, load_lpips
+        from tokbench.metrics.lpips_metric import load_present_nets
 
-        for net in self.lpips_nets:
-            try:
-                model, info = load_lpips(net, device, random_backbone=bool(self.options["lpips_random_backbone"]))
-            except LpipsUnavailable as e:
-                self._lpips_state[net] = f"unavailable: {e}"
-                continue
-            self._lpips[net] = model
-            self._lpips_state[net] = info.get("backbone_sha256") or "random-backbone"
+        random_backbone = bool(self.options["lpips_random_backbone"])
+        self._lpips, self._lpips_state = load_present_nets(list(self.lpips_nets), device, random_backbone)
 
     def fingerprint(self) -> dict[str, Any]:
         # which LPIPS backbones were present is part of what a record means

@@ -119,6 +119,24 @@ def load_lpips(
     return model.to(device).eval(), info
 
 
+def load_present_nets(
+    nets: list[str], device: str, random_backbone: bool = False
+) -> tuple[dict[str, torch.nn.Module], dict[str, str]]:
+    """The LPIPS models of ``nets`` whose backbone is present, and each net's state: its backbone's sha256,
+    ``random-backbone``, or ``unavailable: <why>`` (never a download). The state is part of what a record means."""
+    models: dict[str, torch.nn.Module] = {}
+    state: dict[str, str] = {}
+    for net in nets:
+        try:
+            model, info = load_lpips(net, device, random_backbone=random_backbone)
+        except LpipsUnavailable as e:
+            state[net] = f"unavailable: {e}"
+            continue
+        models[net] = model
+        state[net] = info.get("backbone_sha256") or "random-backbone"
+    return models, state
+
+
 def _to_lpips_range(x: torch.Tensor) -> torch.Tensor:
     return x.float() / 127.5 - 1.0
 
