@@ -38,6 +38,9 @@ class VideoDataset:
     samples: list[Clip]  # named as the image Dataset's, so result records count clips the same way
     identity: dict[str, Any]
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # (clip, 0-based frame) of each text record with instances, in the annotation files' order: the order
+    # TokBench's loader reads them in, which capped decoding (``parseq:decode=reference``) depends on
+    text_order: list[tuple[str, int]] = field(default_factory=list)
 
 
 def is_video_dataset(spec: str, images: str | None = None) -> bool:
@@ -111,13 +114,14 @@ def annotated_dataset(folder: Path, name: str, annotation_files: list[Path]) -> 
     by_name: dict[str, dict[int, dict[str, list[Any]]]] = {}
     skipped: list[tuple[str, str]] = []
     identity: dict[str, Any] = {}
+    text_order: list[tuple[str, int]] = []
     for ann in annotation_files:
         data = read_json(ann)
         identity[f"{ann.name}_sha256"] = sha256_bytes(ann.read_bytes())
         if not isinstance(data, list):
             raise BadAnnotations(f"{ann}: expected a list of per-frame (text) or per-video (face) records")
         for i, record in enumerate(data):
-            problem = _add_record(by_name, record)
+            problem = _add_record(by_name, record, text_order)
             if problem:
                 skipped.append((f"{ann.name}[{i}]", problem))
     stems = {p.stem: p for p in files}
@@ -125,10 +129,12 @@ def annotated_dataset(folder: Path, name: str, annotation_files: list[Path]) -> 
         skipped.append((video, "annotated video not in the folder"))
     identity["file_list_sha256"] = sha256_bytes("\n".join(p.name for p in files).encode())
     clips = [Clip(p.stem, p, by_name.get(p.stem, {}), name) for p in files]
-    return VideoDataset(name, clips, identity, skipped)
+    return VideoDataset(name, clips, identity, skipped, text_order)
 
 
-def _add_record(by_name: dict[str, dict[int, dict[str, list[Any]]]], record: Any) -> str | None:
+def _add_record(
+    by_name: dict[str, dict[int, dict[str, list[Any]]]], record: Any, text_order: list[tuple[str, int]]
+) -> str | None:
     """File one annotation record under its video and frames; the reason it cannot be used, else None."""
     if not isinstance(record, dict):
         return "record is not an object"
@@ -151,6 +157,7 @@ def _add_record(by_name: dict[str, dict[int, dict[str, list[Any]]]], record: Any
     if not isinstance(anns, list):
         return "annotations is not a list"
     if anns:
-        frame = by_name.setdefault(video, {}).setdefault(int(match.group(1)) - 1, {})
-        frame.setdefault("text", []).extend(anns)
+        t = int(match.group(1)) - 1
+        by_name.setdefault(video, {}).setdefault(t, {}).setdefault("text", []).extend(anns)
+        text_order.append((video, t))
     return None

@@ -148,6 +148,7 @@ class VideoRunner:
                 parts = [self._walk(ctx, adapter, protocol, dataset, resolution) for dataset in datasets]
                 for part in parts:
                     ctx.dataset = cast(Any, part.dataset)
+                    _begin(ctx, part.dataset)  # the result records the identity its set's records were made under
                     written += self._write(ctx, adapter, protocol, resolution, part)
                 if pooled_name is not None:  # several sets: one pooled result per suite besides theirs
                     written += self._write_pooled(ctx, adapter, protocol, resolution, pooled_name, parts)
@@ -189,6 +190,7 @@ class VideoRunner:
         """Every clip of ``dataset`` reconstructed and scored (``shard`` = (rank, world): every world-th, into
         the caches only)."""
         multiple = canvas_multiple(adapter.info, protocol.multiple)
+        _begin(ctx, dataset)  # the whole set, before sharding
         samples = dataset.samples if shard is None else dataset.samples[shard[0] :: shard[1]]
         part = SetPass(
             dataset, {s.name: [] for s in ctx.suites}, [{"image": w, "reason": r} for w, r in dataset.skipped]
@@ -391,6 +393,26 @@ class VideoRunner:
             "stored_as": "h264-crf23-yuv420p" if protocol.store == "reference" else "lossless",
         }
         return frame_items, (clip_item, clip_key), entry, meta
+
+
+def _begin(ctx: RunContext, dataset: VideoDataset) -> None:
+    """Suites whose records depend on the whole set (capped decoding) see its annotated frames as images
+    named as the frame items are, text frames in the annotation files' order (TokBench's loader order), the
+    rest after them; their record keys follow their identity, as in image runs."""
+    from tokbench.data.dataset import Dataset, Sample
+
+    first: dict[tuple[str, int], int] = {}
+    for i, where in enumerate(dataset.text_order):
+        first.setdefault(where, i)
+    frames = sorted(
+        ((c, t) for c in dataset.samples for t in c.frames),
+        key=lambda ct: (first.get((ct[0].clip_id, ct[1]), len(first)), ct[0].clip_id, ct[1]),
+    )
+    samples = [Sample(f"{c.clip_id}#frame{t + 1}", c.path, c.frames[t], c.dataset) for c, t in frames]
+    frame_set = Dataset(dataset.name, samples, dataset.identity)
+    for suite in ctx.suites:
+        suite.begin(frame_set)
+        ctx.suite_keys[suite.name] = content_key(suite.fingerprint(), ctx.suite_code[suite.name]["sha256"])
 
 
 def _clip_sha(frames: np.ndarray) -> str:
