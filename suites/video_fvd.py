@@ -32,7 +32,7 @@ _DEFAULTS: dict[str, Any] = {"where": "restored", "i3d": None, "max_frames": 300
 
 class FvdSuite(ClipSuite):
     name = "fvd"
-    version = "styleganv-i3d-1"
+    version = "styleganv-i3d-2"
 
     def __init__(self, **options: Any) -> None:
         merged = self.merge_options(_DEFAULTS, options)
@@ -68,8 +68,12 @@ class FvdSuite(ClipSuite):
         for item in items:
             ref, rec = self.pair(item)
             used = min(limit, int(ref.shape[0]))
+            key = self._reference_key(ref[:limit])
             try:
-                f_ref = vf.clip_features(self.model, ref, limit, str(self.path))
+                f_ref, damaged = self._cached_reference(key)
+                computed = f_ref is None
+                if f_ref is None:
+                    f_ref = vf.clip_features(self.model, ref, limit, str(self.path)).astype(np.float32)
                 f_rec = vf.clip_features(self.model, rec, limit, str(self.path))
             except vf.I3dOutputError:
                 raise
@@ -77,9 +81,49 @@ class FvdSuite(ClipSuite):
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                 out.append([{"frames": int(ref.shape[0]), "skip": f"I3D failed on a {used}-frame clip: {first}"}])
                 continue
-            record = {"frames": int(ref.shape[0]), "frames_used": used}
-            out.append([{**record, "_feat_ref": f_ref.astype(np.float32), "_feat_rec": f_rec.astype(np.float32)}])
+            if computed:
+                self._store_reference(key, f_ref)
+            record = {"frames": int(ref.shape[0]), "frames_used": used, "_ref_computed": computed}
+            record["_ref_damaged"] = damaged
+            out.append([{**record, "_feat_ref": f_ref, "_feat_rec": f_rec.astype(np.float32)}])
         return out
+
+    # The reference clips' features do not depend on the model: cached by content (network sha256, recipe,
+    # frames used), so a second model costs one I3D pass per clip (its reconstruction), as FID's originals.
+    def _reference_key(self, frames: np.ndarray) -> str:
+        from tokbench.cache import content_key
+        from tokbench.hashing import sha256_bytes, sha256_file_memo
+
+        pixels = sha256_bytes(f"{frames.shape}|".encode() + np.ascontiguousarray(frames).tobytes())
+        return content_key("fvd-reference", sha256_file_memo(self.path), vf.VARIANT, vf.PREPROCESS, pixels)
+
+    def _feature_path(self, key: str) -> Any:
+        from tokbench.paths import cache_dir
+
+        return (self.cache_root or cache_dir()) / "fvd-features" / key[:2] / f"{key}.npz"
+
+    def _cached_reference(self, key: str) -> tuple[np.ndarray | None, bool]:
+        """The cached feature (None when absent or damaged) and whether a damaged entry was deleted."""
+        from tokbench.cache import unpack_arrays
+
+        path = self._feature_path(key)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None, False
+        try:
+            feat = unpack_arrays(data)["feature"]
+            if feat.shape != (vf.FEATURES,) or feat.dtype != np.float32 or not np.isfinite(feat).all():
+                raise ValueError(f"bad feature {feat.dtype} {feat.shape}")
+        except (ValueError, KeyError):
+            path.unlink(missing_ok=True)
+            return None, True
+        return np.asarray(feat), False
+
+    def _store_reference(self, key: str, feat: np.ndarray) -> None:
+        from tokbench.cache import atomic_write_bytes, pack_arrays
+
+        atomic_write_bytes(self._feature_path(key), pack_arrays({"feature": np.asarray(feat, dtype=np.float32)}))
 
     def aggregate(self, records: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
         if self.path is None:
@@ -99,6 +143,11 @@ class FvdSuite(ClipSuite):
             "max_frames": int(self.options["max_frames"]),
             "clips": len(used),
             "frames_used": int(sum(r["frames_used"] for r in used)),
+            "reference_features": {
+                "computed": sum(bool(r.get("_ref_computed")) for r in used),
+                "cached": sum(not r.get("_ref_computed", True) for r in used),
+                "damaged_recomputed": sum(bool(r.get("_ref_damaged")) for r in used),
+            },
             "covariance": "float64, ddof=1; tr sqrt(S_ref S_rec) exact from the features when N <= 400 "
             "(the covariances are singular), else by symmetric eigendecompositions (tokbench's FID code)",
         }

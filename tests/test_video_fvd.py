@@ -170,3 +170,25 @@ def test_fewer_than_two_clips_and_options(i3d: Path) -> None:
         FvdSuite(i3d=str(i3d), max_frames=0)
     with pytest.raises(ConfigError, match="where"):
         FvdSuite(i3d=str(i3d), where="nowhere")
+
+
+def test_reference_features_are_cached_across_models_and_damage_is_recomputed(tmp_path: Path, i3d: Path) -> None:
+    ann, folder = text_folder(tmp_path)
+    lossless = "tokbench-video:store=lossless"
+    opts: dict[str, Any] = {"fvd": {"i3d": str(i3d), "where": "canvas"}}
+
+    def fvd(model: str, tag: str) -> dict[str, Any]:
+        return go(tmp_path, model, "fvd", str(ann), folder, tag=tag, protocol=lossless, suite_options=opts)["fvd"]
+
+    first = fvd("h264:crf=48", "a")
+    assert first["extra"]["reference_features"] == {"computed": 2, "cached": 0, "damaged_recomputed": 0}
+    other = fvd("h264:crf=40", "b")  # another model: its reconstructions are new, the references are not
+    assert other["extra"]["reference_features"] == {"computed": 0, "cached": 2, "damaged_recomputed": 0}
+    [entry, _] = sorted((tmp_path / "cache" / "fvd-features").rglob("*.npz"))
+    entry.write_bytes(b"not an npz")
+    again = fvd("h264:crf=30", "c")
+    assert again["extra"]["reference_features"] == {"computed": 1, "cached": 1, "damaged_recomputed": 1}
+    fresh = go(
+        tmp_path / "fresh", "h264:crf=30", "fvd", str(ann), folder, tag="d", protocol=lossless, suite_options=opts
+    )["fvd"]
+    assert again["metrics"]["fvd"] == fresh["metrics"]["fvd"]  # cached references change no number
