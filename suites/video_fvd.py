@@ -92,10 +92,10 @@ class FvdSuite(ClipSuite):
     # frames used), so a second model costs one I3D pass per clip (its reconstruction), as FID's originals.
     def _reference_key(self, frames: np.ndarray) -> str:
         from tokbench.cache import content_key
-        from tokbench.hashing import sha256_bytes, sha256_file_memo
+        from tokbench.hashing import sha256_bytes
 
         pixels = sha256_bytes(f"{frames.shape}|".encode() + np.ascontiguousarray(frames).tobytes())
-        return content_key("fvd-reference", sha256_file_memo(self.path), vf.VARIANT, vf.PREPROCESS, pixels)
+        return content_key("fvd-reference", self.info["sha256"], vf.VARIANT, vf.PREPROCESS, pixels)
 
     def _feature_path(self, key: str) -> Any:
         from tokbench.paths import cache_dir
