@@ -74,3 +74,37 @@ def test_per_clip_numbers_equal_one_clip_runs(tmp_path: Path) -> None:
     assert both["metrics"]["t_ned_pooled"] == pytest.approx(
         (per_clip["alpha"]["t_ned_pooled"] + per_clip["beta"]["t_ned_pooled"]) / 2
     )
+
+
+def test_per_clip_face_numbers_equal_one_clip_runs(tmp_path: Path) -> None:
+    """Two face clips cut from video-samples' moving faces (all 17 frames, and the first 6): each clip's
+    F-Sim in the two-clip result equals its own one-clip run (dlib, shipped offline)."""
+    pytest.importorskip("dlib")
+    from tokbench.video.data import samples_dataset
+    from tokbench.video.io import read_video, write_lossless
+
+    clips = samples_dataset(str(tmp_path / "data")).samples
+    [face_clip] = [c for c in clips if any("faces" in frame for frame in c.frames.values())]
+    frames = read_video(face_clip.path).frames
+    anns = [face_clip.frames.get(t, {}).get("faces", []) for t in range(frames.shape[0])]
+    cuts = {"whole": frames.shape[0], "start": 6}
+    both_dir = tmp_path / "both"
+    records = []
+    for name, n in cuts.items():
+        write_lossless(both_dir / f"{name}.mkv", frames[:n], 16.0)
+        (tmp_path / name).mkdir()
+        write_lossless(tmp_path / name / f"{name}.mkv", frames[:n], 16.0)
+        records.append({"video_name": f"{name}.mkv", "frame_anns": anns[:n]})
+        (tmp_path / f"face_{name}.json").write_text(json.dumps(records[-1:]))
+    (tmp_path / "face_both.json").write_text(json.dumps(records))
+    both = go(tmp_path, MODEL, "face", str(tmp_path / "face_both.json"), both_dir, protocol=LOSSLESS, tag="both")
+    per_clip = both["face"]["extra"]["per_clip"]
+    assert sorted(per_clip) == ["start", "whole"]
+    for name in cuts:
+        alone = go(
+            tmp_path, MODEL, "face", str(tmp_path / f"face_{name}.json"), tmp_path / name, protocol=LOSSLESS, tag=name
+        )["face"]
+        got = dict(per_clip[name])
+        assert got.pop("instances") == alone["counts"]["instances_used"] > 0
+        assert got == alone["metrics"]
+    assert per_clip["whole"]["instances"] > per_clip["start"]["instances"]
