@@ -146,3 +146,18 @@ def test_the_clip_cache_keeps_codes_as_integer_data_and_changed_layout_misses(tm
     monkeypatch.setattr(video_runner, "LAYOUT", "clip-entry-1")
     again = run(tmp_path, KMEANS, folder, tag="old-layout")
     assert again["cache"]["video_recon"]["hits"] == 0 and again["run"]["tokenizer_calls"] > 0
+
+
+def test_batch_size_and_frame_rate_are_in_the_keys(tmp_path: Path) -> None:
+    """A per-frame model's entry holds its codes per call of --batch-size frames, and the frame rate shapes
+    tokens per second: another batch size, or the same frames re-muxed at another rate, is not a stale hit."""
+    folder = two_clips(tmp_path)
+    first = run(tmp_path, KMEANS, folder, batch_size=2, tag="b2")
+    other = run(tmp_path, KMEANS, folder, batch_size=4, tag="b4")  # used to fail: cached windows of 2 frames
+    assert other["cache"]["video_recon"]["hits"] == 0
+    assert other["metrics"] == first["metrics"]  # frames are independent: the numbers do not move
+    write_lossless(folder / "b.mkv", clip(3, 64, 96, seed=2), 4.0)  # the same frames at 4 fps
+    slower = run(tmp_path, KMEANS, folder, batch_size=4, tag="fps")
+    per_frame = (96 // 8) * (64 // 8)
+    assert slower["metrics"]["rate.tokens_per_second"] == (per_frame * 16 + per_frame * 4) / 2
+    assert slower["cache"]["video_recon"]["hits"] == 2  # the reconstruction is reused, the records are not

@@ -71,3 +71,17 @@ def test_two_ranks_equal_one(tmp_path: Path) -> None:
     text = read_result(next((tmp_path / "two").rglob("text-64.json")))
     assert text["counts"]["instances_used"] == 8  # a: frames 1,3,5,7,9; b: 1,3,5
     assert read_result(next((tmp_path / "two").rglob("recon-64.json")))["extra"]["video"]["frames_per_call"] == 4
+
+
+def test_each_rank_runs_on_its_own_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Image and video runs choose the device alike: under torchrun, ``cuda`` is the rank's LOCAL_RANK GPU."""
+    from tokbench.build import run_device
+    from tokbench.video.config import VideoRunConfig
+
+    def device(given: str) -> str:
+        return run_device(VideoRunConfig(model="identity", suites=["recon"], dataset="video-samples", device=given))
+
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert device("cuda") == "cuda:3" and device("cpu") == "cpu"
+    monkeypatch.delenv("LOCAL_RANK")
+    assert device("cuda") == "cuda"

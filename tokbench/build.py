@@ -131,12 +131,18 @@ def _suite(config: RunConfig, name: str, adapter: Tokenizer) -> Suite:
     return cls(**options)
 
 
+def run_device(config: RunConfig) -> str:
+    """``--device`` (else the default); under torchrun, ``cuda`` is the rank's own GPU (``LOCAL_RANK``)."""
+    device = config.device or default_device()
+    if device == "cuda" and "LOCAL_RANK" in os.environ:
+        device = f"cuda:{os.environ['LOCAL_RANK']}"
+    return device
+
+
 def load(ctx: RunContext) -> None:
     """Choose the device, load backends then the tokenizer, and fix the keys everything is cached under."""
     cfg = ctx.config
-    device = cfg.device or default_device()
-    if device == "cuda" and "LOCAL_RANK" in os.environ:
-        device = f"cuda:{os.environ['LOCAL_RANK']}"
+    device = run_device(cfg)
     ctx.device = device
     # Backends (OCR, face, Inception) load before the tokenizer does any work, so a missing
     # backend fails in seconds, not after hours of reconstruction.

@@ -24,7 +24,7 @@ from typing import Any, cast
 import numpy as np
 
 from tokbench import record
-from tokbench.build import Caches, RunContext, RunError, default_device
+from tokbench.build import Caches, RunContext, RunError, run_device
 from tokbench.cache import UnsafeCache, check_cache_folder, content_key, sweep_stale_temp_files
 from tokbench.config import RunConfig
 from tokbench.errors import ConfigError
@@ -117,7 +117,7 @@ class VideoRunner:
         for dataset in datasets:
             if cfg.limit is not None:
                 dataset.samples = dataset.samples[: cfg.limit]
-        device = cfg.device or default_device()
+        device = run_device(cfg)  # under torchrun, each rank its own GPU
         adapter.load(device=device, dtype=cfg.precision)
         code = {"adapter": code_fingerprint(type(adapter)), "reconstruction": _path_fingerprint()}
         if isinstance(adapter, FrameByFrame):
@@ -322,8 +322,9 @@ class VideoRunner:
         frames = video.frames
         window = call_window(adapter.info, self.config.batch_size)
         canvas, placement = protocol.prepare(frames, resolution, multiple)
+        # frames per call shape the windows (and their codes) the entry holds
         key = content_key(
-            "video-recon", LAYOUT, ctx.model_key, protocol.canvas_key(), resolution, multiple, _clip_sha(frames)
+            "video-recon", LAYOUT, ctx.model_key, protocol.canvas_key(), resolution, multiple, window, _clip_sha(frames)
         )
         entry = self.clips.get(key, canvas.shape)
         if entry is None:
@@ -338,7 +339,8 @@ class VideoRunner:
                 return None
             ctx.caches.write(self.clips.put, key, entry)
         fps = video.fps if video.fps > 0 else DEFAULT_FPS
-        scored_key = content_key(key, protocol.store, REFERENCE_STORE if protocol.store == "reference" else None)
+        # the frame rate shapes the storage step's encode, cvvdp and tokens per second
+        scored_key = content_key(key, protocol.store, REFERENCE_STORE if protocol.store == "reference" else None, fps)
         annotated: list[tuple[int, dict[str, Any], str]] = []
         for t, anns in sorted(clip.frames.items()):
             if t >= frames.shape[0]:
