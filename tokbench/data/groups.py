@@ -10,6 +10,7 @@ whole list is one group, else after the sets joined by ``+``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,22 +50,33 @@ def split_datasets(spec: str, images: str | None) -> DatasetList:
     if not spec.strip() or any(not n for n in names):
         raise ConfigError(f"--dataset {spec!r}: expected comma-separated names or files, with no empty entry")
     expanded = [n for name in names for n in GROUPS.get(name, (name,))]
-    folders = [p.strip() for p in images.split(",")] if images else []
-    takers = [i for i, e in enumerate(expanded) if _takes_images(e)]
-    if len(folders) > 1 and len(folders) != len(takers):
-        raise ConfigError(
-            f"--images gives {len(folders)} folders for {len(takers)} annotation file(s)/folder entries in "
-            f"--dataset {spec!r}: give one folder for all, or one per such entry in the same order"
-        )
-    paired: list[str | None] = [images if len(expanded) == 1 else None] * len(expanded)
-    for k, i in enumerate(takers):
-        paired[i] = folders[k] if len(folders) > 1 else (folders[0] if folders else None)
+    paired = pair_folders(spec, expanded, images, _takes_images, "folder")
+    if len(expanded) == 1:
+        paired = [images]
     if len(set(expanded)) != len(expanded):
         raise ConfigError(f"--dataset {spec!r} names a set twice")
     if len(expanded) == 1:
         return DatasetList(((expanded[0], paired[0]),), None)
     pooled = names[0] if len(names) == 1 else "+".join(_short(e) for e in expanded)
     return DatasetList(tuple(zip(expanded, paired, strict=True)), pooled)
+
+
+def pair_folders(
+    spec: str, entries: list[str], images: str | None, takes: Callable[[str], bool], folder_entry: str
+) -> list[str | None]:
+    """``--images`` paired with the entries that take a folder (``takes``): one folder for all of them, or
+    one per such entry in order; None for the others."""
+    folders = [p.strip() for p in images.split(",")] if images else []
+    takers = [i for i, e in enumerate(entries) if takes(e)]
+    if len(folders) > 1 and len(folders) != len(takers):
+        raise ConfigError(
+            f"--images gives {len(folders)} folders for {len(takers)} annotation file(s)/{folder_entry} entries in "
+            f"--dataset {spec!r}: give one folder for all, or one per such entry in the same order"
+        )
+    paired: list[str | None] = [None] * len(entries)
+    for k, i in enumerate(takers):
+        paired[i] = folders[k] if len(folders) > 1 else (folders[0] if folders else None)
+    return paired
 
 
 def _short(entry: str) -> str:

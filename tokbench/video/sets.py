@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tokbench.data.groups import pair_folders
 from tokbench.errors import ConfigError
 from tokbench.video.data import VIDEO_DATASETS, VideoDataset, is_video_dataset, resolve_video_dataset
 
@@ -37,16 +38,7 @@ def split_video_datasets(spec: str, images: str | None) -> list[tuple[str, str |
         return [(entries[0], images)]
     if len(set(entries)) != len(entries):
         raise ConfigError(f"--dataset {spec!r} names a set twice")
-    folders = [f.strip() for f in images.split(",")] if images else []
-    takers = [i for i, e in enumerate(entries) if _takes_folder(e)]
-    if len(folders) > 1 and len(folders) != len(takers):
-        raise ConfigError(
-            f"--images gives {len(folders)} folders for {len(takers)} annotation file(s)/video-folder entries in "
-            f"--dataset {spec!r}: give one folder for all, or one per such entry in the same order"
-        )
-    paired: list[str | None] = [None] * len(entries)
-    for k, i in enumerate(takers):
-        paired[i] = folders[k] if len(folders) > 1 else (folders[0] if folders else None)
+    paired = pair_folders(spec, entries, images, _takes_folder, "video-folder")
     for entry, folder in zip(entries, paired, strict=True):
         if not is_video_dataset(entry, folder):
             raise ConfigError(
