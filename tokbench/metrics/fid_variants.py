@@ -139,20 +139,15 @@ def variant_features(
     model: torch.nn.Module, arrays: Sequence[np.ndarray], name: str, batch_size: int = 16
 ) -> np.ndarray:
     """2048-d features (float32 ``[N,2048]``) of uint8 ``[H,W,3]`` arrays under FID variant ``name``."""
-    from tokbench.metrics.inception import FEATURE_DIM, features_of_arrays
+    from tokbench.metrics.inception import FEATURE_DIM, features_of_arrays, groups_by_size
 
     recipe = variant(name).features
     if recipe == "tf1-bilinear":
         return features_of_arrays(model, arrays, batch_size)
     feats = np.zeros((len(arrays), FEATURE_DIM), np.float32)
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, a in enumerate(arrays):
-        if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
-            raise ValueError(f"expected uint8 [H,W,3] arrays, got {a.dtype} {a.shape}")
-        groups.setdefault(a.shape, []).append(i)
     device = next(model.parameters()).device
     step = max(1, batch_size)
-    for idx in groups.values():
+    for idx in groups_by_size(arrays):
         for j in range(0, len(idx), step):
             part = idx[j : j + step]
             x = _model_input(recipe, np.stack([arrays[i] for i in part]))

@@ -346,15 +346,20 @@ def inception_features(model: torch.nn.Module, images: torch.Tensor, batch_size:
     return torch.cat(out).numpy()
 
 
-def features_of_arrays(model: torch.nn.Module, arrays: Sequence[np.ndarray], batch_size: int = 16) -> np.ndarray:
-    """Features of uint8 ``[H,W,3]`` arrays of varying sizes, batched by size, in input order."""
-    feats = np.zeros((len(arrays), FEATURE_DIM), np.float32)
+def groups_by_size(arrays: Sequence[np.ndarray]) -> list[list[int]]:
+    """Indices of uint8 ``[H,W,3]`` arrays grouped by size (a batch is one size), in first-seen order."""
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, a in enumerate(arrays):
         if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
             raise ValueError(f"expected uint8 [H,W,3] arrays, got {a.dtype} {a.shape}")
         groups.setdefault(a.shape, []).append(i)
-    for idx in groups.values():
+    return list(groups.values())
+
+
+def features_of_arrays(model: torch.nn.Module, arrays: Sequence[np.ndarray], batch_size: int = 16) -> np.ndarray:
+    """Features of uint8 ``[H,W,3]`` arrays of varying sizes, batched by size, in input order."""
+    feats = np.zeros((len(arrays), FEATURE_DIM), np.float32)
+    for idx in groups_by_size(arrays):
         batch = torch.from_numpy(np.stack([arrays[i] for i in idx])).permute(0, 3, 1, 2).contiguous()
         feats[idx] = inception_features(model, batch, batch_size)
     return feats
@@ -383,14 +388,10 @@ def spatial_features_of_arrays(
 
     layer = model.get_submodule(SPATIAL_LAYER)
     out = np.zeros((len(arrays), SPATIAL_DIM), np.float32)
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, a in enumerate(arrays):
-        if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
-            raise ValueError(f"expected uint8 [H,W,3] arrays, got {a.dtype} {a.shape}")
-        groups.setdefault(a.shape, []).append(i)
+    groups = groups_by_size(arrays)
     handle = layer.register_forward_hook(hook)
     try:
-        for idx in groups.values():
+        for idx in groups:
             captured.clear()
             batch = torch.from_numpy(np.stack([arrays[i] for i in idx])).permute(0, 3, 1, 2).contiguous()
             inception_features(model, batch, batch_size)
