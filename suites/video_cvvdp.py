@@ -13,7 +13,7 @@ is taken to sit in its centre. The metric is the mean JOD over clips. Without th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from tokbench.errors import ConfigError
 from tokbench.metric_spec import HIGHER, MetricSpec
 from tokbench.stats.estimand import Estimand
 from tokbench.suite import Item
-from tokbench.video.suite import ClipSuite
+from tokbench.video.suite import ClipItem, ClipSuite
 
 INSTALL = "pip install cvvdp  (or: pip install -e '.[cvvdp]')"
 _DEFAULTS: dict[str, Any] = {"where": "restored", "display": "standard_fhd"}
@@ -93,8 +93,8 @@ class CvvdpSuite(ClipSuite):
 
         out = []
         for item in items:
-            ref, rec = self.pair(item)
-            fps = float(getattr(item, "fps", 0.0)) or 16.0
+            ref, rec = self.pair(item)  # a ClipItem, whose fps the runner always sets (a default when absent)
+            fps = float(cast(ClipItem, item).fps)
             with torch.inference_mode():
                 test, reference = torch.from_numpy(np.array(rec)), torch.from_numpy(np.array(ref))  # writable copies
                 if ref.shape[0] == 1:
