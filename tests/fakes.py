@@ -3,6 +3,7 @@
 ``make_result`` builds a valid ``tokbench.result/1`` dict with only what is asked for;
 ``write_fake`` writes it with ``tokbench.results.write_result`` where the runner would.
 ``write_examples`` adds an example-crops folder beside a result, as the runner will.
+``write_ocr`` writes a stand-in OCR backend module that reads crops by a given expression.
 """
 
 from __future__ import annotations
@@ -127,3 +128,38 @@ def write_examples(
             )
     (folder / "index.json").write_text(json.dumps(index, indent=1))
     return folder
+
+
+_OCR_MODULE = """
+import numpy as np
+from tokbench.backends.ocr import Reading
+
+
+class StubOcr:
+    name = "{name}"
+    charset = None
+    wants_caps = {wants_caps}
+
+    def __init__(self, batch_size=8):
+        self.batch_size = batch_size
+
+    def fingerprint(self):
+        return {{"backend": "{name}"}}
+
+    def setup(self, device):
+        pass
+
+    def recognize(self, crops, caps=None):
+        if self.wants_caps:
+            assert caps is not None and len(caps) == len(crops)
+        return [Reading({reads}) for c in crops]
+"""
+
+
+def write_ocr(folder: Path, name: str, reads: str, wants_caps: bool = False) -> str:
+    """A stand-in OCR backend written as ``folder/<name>_ocr.py`` that reads each crop ``c`` (uint8 RGB) as the
+    Python expression ``reads``; returns its ``ocr`` spec (``FILE:StubOcr``). ``wants_caps``: it takes decode
+    caps, as ``parseq:decode=reference`` does, and checks it gets one per crop."""
+    path = folder / f"{name.replace('-', '_')}_ocr.py"
+    path.write_text(_OCR_MODULE.format(name=name, reads=reads, wants_caps=wants_caps))
+    return f"{path}:StubOcr"

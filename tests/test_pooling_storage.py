@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import json
 import math
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import write_ocr
 from imaging import photo
 from PIL import Image
 
@@ -22,26 +22,6 @@ from tokbench.results import read_instances, read_result
 from tokbench.runner import RunConfig, run
 from tokbench.storage import store, stored_bytes
 
-# Reads a crop as a word that depends on its pixels, so records differ between images and sets.
-PIXEL_OCR = textwrap.dedent("""
-    from tokbench.backends.ocr import Reading
-
-    class PixelOcr:
-        name = "pixel"
-        charset = None
-
-        def __init__(self, batch_size=8):
-            self.batch_size = batch_size
-
-        def fingerprint(self):
-            return {"backend": "pixel"}
-
-        def setup(self, device):
-            pass
-
-        def recognize(self, crops):
-            return [Reading("Sign" if int(c.mean()) % 3 else "Sig" + "n" * (int(c.mean()) % 5)) for c in crops]
-""")
 EDGES = (0.02, 0.03, 0.04)  # TokBench's text edges at 256
 
 
@@ -91,8 +71,8 @@ def _numpy_order(records: list[dict], key: str) -> float:
 
 
 def test_a_pooled_run_is_the_reference_arithmetic_over_the_concatenated_records(tmp_path: Path) -> None:
-    ocr = tmp_path / "pixel_ocr.py"
-    ocr.write_text(PIXEL_OCR)
+    # reads a crop as a word that depends on its pixels, so records differ between images and sets
+    ocr = write_ocr(tmp_path, "pixel", '"Sign" if int(c.mean()) % 3 else "Sig" + "n" * (int(c.mean()) % 5)')
     ann_a, dir_a = _text_set(tmp_path, "seta", ".jpg", [0.021, 0.025, 0.033, 0.05], 0)
     ann_b, dir_b = _text_set(tmp_path, "setb", ".png", [0.022, 0.027, 0.015], 10)  # no large: undefined Mean
     rotated = Image.open(dir_b / "img0.png")
@@ -105,7 +85,7 @@ def test_a_pooled_run_is_the_reference_arithmetic_over_the_concatenated_records(
         suites=["text"],
         dataset=f"{ann_a},{ann_b}",
         images=f"{dir_a},{dir_b}",
-        suite_options={"text": {"ocr": f"{ocr}:PixelOcr"}},
+        suite_options={"text": {"ocr": ocr}},
         output_dir=str(out),
         cache_dir=str(tmp_path / "cache"),
         intervals="none",

@@ -10,19 +10,19 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
+from fakes import write_ocr  # noqa: E402
 from imaging import photo  # noqa: E402
-from test_video_run import ONE_WORD_OCR  # noqa: E402  # an OCR that reads "Sign" in every crop
 
 from tokbench.config import RunConfig  # noqa: E402
 from tokbench.results import read_result  # noqa: E402
 from tokbench.runner import run  # noqa: E402
 
 
-def _run(tmp_path: Path, ann: Path, folder: Path, ocr: Path, out: str) -> dict:
+def _run(tmp_path: Path, ann: Path, folder: Path, ocr: str, out: str) -> dict:
     cfg = RunConfig(
         model="identity", suites=["text"], dataset=str(ann), images=str(folder), resolutions=[256],
         output_dir=str(tmp_path / out), cache_dir=str(tmp_path / "cache"),
-        suite_options={"text": {"ocr": f"{ocr}:OneWordOcr"}},
+        suite_options={"text": {"ocr": ocr}},
     )  # fmt: skip
     [path] = run(cfg)
     return read_result(path)
@@ -32,8 +32,7 @@ def test_an_edited_annotation_is_scored_again_and_the_reconstruction_reused(tmp_
     folder = tmp_path / "imgs"
     folder.mkdir()
     Image.fromarray(photo(128, 192, 0)).save(folder / "a.png")
-    ocr = tmp_path / "one_word.py"
-    ocr.write_text(ONE_WORD_OCR)
+    ocr = write_ocr(tmp_path, "one-word", '"Sign"')  # reads "Sign" in every crop
     ann = tmp_path / "text_x.json"
 
     def write(rec: str) -> None:

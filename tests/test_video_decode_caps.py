@@ -6,38 +6,16 @@ from __future__ import annotations
 
 import json
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from fakes import write_ocr
 
 pytest.importorskip("av")
 sys.path.insert(0, str(Path(__file__).parent))
 from test_video_run import go, text_folder  # noqa: E402
 
 import tokbench.backends.ocr_parseq as ocr_parseq  # noqa: E402
-
-CAPPED_OCR = textwrap.dedent("""
-    from tokbench.backends.ocr import Reading
-
-    class CappedOcr:
-        name = "capped"
-        charset = None
-        wants_caps = True
-
-        def __init__(self, batch_size=8):
-            self.batch_size = batch_size
-
-        def fingerprint(self):
-            return {"backend": "capped"}
-
-        def setup(self, device):
-            pass
-
-        def recognize(self, crops, caps=None):
-            assert caps is not None and len(caps) == len(crops)
-            return [Reading("Sign") for _ in crops]
-""")
 
 
 def test_caps_follow_the_annotation_files_order_across_clips(tmp_path: Path, monkeypatch) -> None:
@@ -52,9 +30,7 @@ def test_caps_follow_the_annotation_files_order_across_clips(tmp_path: Path, mon
         return list(range(len(labels)))  # each instance's place in the order, as its "cap"
 
     monkeypatch.setattr(ocr_parseq, "reference_caps", numbered_caps)
-    ocr = tmp_path / "capped.py"
-    ocr.write_text(CAPPED_OCR)
-    opts = {"text": {"ocr": f"{ocr}:CappedOcr"}}
+    opts = {"text": {"ocr": write_ocr(tmp_path, "capped", '"Sign"', wants_caps=True)}}
     text = go(tmp_path, "identity", "text", str(ann), folder, suite_options=opts)["text"]
     # 2 clips x 9 frames x 1 box, and beta's frame 12: past the clip's end, it keeps its place in the order
     # (it is counted as skipped once the clip is read)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import textwrap
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from fakes import write_ocr
 from test_video import clip
 
 from tokbench.results import read_instances, read_result
@@ -20,28 +20,6 @@ from tokbench.video.runner import run_video
 from tokbench.video.samples import _plate
 
 av = pytest.importorskip("av")
-
-# reads a crop as the word when most of it is the light plate: a box off its plate reads as nothing
-PLATE_OCR = textwrap.dedent("""
-    import numpy as np
-    from tokbench.backends.ocr import Reading
-
-    class PlateOcr:
-        name = "plate"
-        charset = None
-
-        def __init__(self, batch_size=8):
-            self.batch_size = batch_size
-
-        def fingerprint(self):
-            return {"backend": "plate"}
-
-        def setup(self, device):
-            pass
-
-        def recognize(self, crops):
-            return [Reading("Sign" if np.mean(np.all(np.asarray(c) > 200, axis=-1)) > 0.4 else "") for c in crops]
-""")
 
 
 def write(
@@ -153,7 +131,8 @@ def test_annotations_refer_to_displayed_frames(tmp_path: Path) -> None:
     write(folder / "vfr.mkv", clip(4, 32, 48, seed=2), pts_ms=[0, 50, 100, 300], rate=20)
     ann_file = tmp_path / "text_phone.json"
     ann_file.write_text(json.dumps(records))
-    (tmp_path / "plate_ocr.py").write_text(PLATE_OCR)
+    # reads a crop as the word when most of it is the light plate: a box off its plate reads as nothing
+    plate_ocr = write_ocr(tmp_path, "plate", '"Sign" if np.mean(np.all(np.asarray(c) > 200, axis=-1)) > 0.4 else ""')
     cfg = VideoRunConfig(
         model="identity",
         suites=["text", "recon"],
@@ -163,7 +142,7 @@ def test_annotations_refer_to_displayed_frames(tmp_path: Path) -> None:
         cache_dir=str(tmp_path / "cache"),
         intervals="none",
         protocol="tokbench-video:store=lossless",
-        suite_options={"text": {"ocr": f"{tmp_path / 'plate_ocr.py'}:PlateOcr"}},
+        suite_options={"text": {"ocr": plate_ocr}},
     )
     got = {read_result(p)["suite"]["name"]: (read_result(p), p) for p in run_video(cfg)}
     text, path = got["text"]

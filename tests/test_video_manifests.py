@@ -97,13 +97,12 @@ def test_a_video_set_runs_and_counts_the_frame_beyond_the_clip(tmp_path: Path, m
     path = _user_set(tmp_path)
     monkeypatch.setenv("TOKBENCH_MYVID", str(tmp_path / "myvid"))
     sys.path.insert(0, str(Path(__file__).parent))
-    from test_video_run import ONE_WORD_OCR
+    from fakes import write_ocr
 
-    ocr = tmp_path / "one_word.py"
-    ocr.write_text(ONE_WORD_OCR)
+    ocr = write_ocr(tmp_path, "one-word", '"Sign"')
     out = tmp_path / "out"
     args = ["run", "--model", "identity", "--suite", "text", "--dataset", str(path), "--output-dir", str(out)]
-    args += ["--cache-dir", str(tmp_path / "cache"), "--resolution", "256", "--suite-arg", f"text:ocr={ocr}:OneWordOcr"]
+    args += ["--cache-dir", str(tmp_path / "cache"), "--resolution", "256", "--suite-arg", f"text:ocr={ocr}"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     result = read_result(out / "identity" / "myvid" / "text-256.json")

@@ -4,43 +4,22 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import write_ocr
 from test_video_run import go, text_folder
 
 pytest.importorskip("av")
 
-# reads a crop as a prefix of the truth whose length follows the crop's pixels: results vary by clip and frame
-PIXEL_OCR = textwrap.dedent("""
-    from tokbench.backends.ocr import Reading
-
-    class PixelOcr:
-        name = "pixel"
-        charset = None
-
-        def __init__(self, batch_size=8):
-            self.batch_size = batch_size
-
-        def fingerprint(self):
-            return {"backend": "pixel"}
-
-        def setup(self, device):
-            pass
-
-        def recognize(self, crops):
-            return [Reading("Sign"[: 1 + int(c.mean()) % 4]) for c in crops]
-""")
 MODEL = "jpeg:quality=20"
 LOSSLESS = "tokbench-video:store=lossless"  # FFV1: exact, so separate runs agree to the bit
 
 
 def ocr_options(tmp_path: Path) -> dict[str, Any]:
-    ocr = tmp_path / "pixel_ocr.py"
-    ocr.write_text(PIXEL_OCR)
-    return {"text": {"ocr": f"{ocr}:PixelOcr"}}
+    # reads a crop as a prefix of the truth whose length follows the crop's pixels: results vary by clip and frame
+    return {"text": {"ocr": write_ocr(tmp_path, "pixel", '"Sign"[: 1 + int(c.mean()) % 4]')}}
 
 
 def one_clip_set(root: Path, ann: Path, folder: Path, name: str) -> tuple[Path, Path]:

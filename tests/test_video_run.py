@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from fakes import write_ocr
 from test_video import clip
 
 from tokbench.results import read_instances, read_result
@@ -16,26 +16,6 @@ from tokbench.video.config import VideoRunConfig
 from tokbench.video.io import write_lossless
 from tokbench.video.runner import run_video
 from tokbench.video.samples import _plate
-
-ONE_WORD_OCR = textwrap.dedent("""
-    from tokbench.backends.ocr import Reading
-
-    class OneWordOcr:
-        name = "one-word"
-        charset = None
-
-        def __init__(self, batch_size=8):
-            self.batch_size = batch_size
-
-        def fingerprint(self):
-            return {"backend": "one-word"}
-
-        def setup(self, device):
-            pass
-
-        def recognize(self, crops):
-            return [Reading("Sign") for _ in crops]
-""")
 
 
 def text_folder(root: Path) -> tuple[Path, Path]:
@@ -116,9 +96,7 @@ def test_a_per_frame_image_tokenizer_and_a_video_codec_share_one_table(tmp_path:
 
 def test_text_pools_over_frames_counts_missing_frames_and_resumes(tmp_path: Path, tiny: tuple[Path, Path]) -> None:
     ann, folder = tiny
-    ocr = tmp_path / "one_word.py"
-    ocr.write_text(ONE_WORD_OCR)
-    opts = {"text": {"ocr": f"{ocr}:OneWordOcr"}}
+    opts = {"text": {"ocr": write_ocr(tmp_path, "one-word", '"Sign"')}}
     first = go(tmp_path, "h264:crf=30", "text,recon", str(ann), folder, suite_options=opts)["text"]
     assert first["counts"]["instances_used"] == 18  # 2 clips x 9 frames x 1 box
     assert first["counts"]["images_skipped"] == {"annotated frame beyond the clip": 1}
