@@ -325,6 +325,27 @@ def test_cosmos_runs_in_its_traced_dtype_and_records_it(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def _fp32_and_bf16(spec: str) -> tuple[Any, Any]:
+    """The adapter of ``spec`` loaded in fp32 (the reference) and in bf16."""
+    ref, adapter = build_model(parse_model_spec(spec)), build_model(parse_model_spec(spec))
+    ref.load(dtype="fp32")
+    adapter.load(dtype="bf16")
+    return ref, adapter
+
+
+def _titok_dir(tmp_path: Path, vq_model: dict[str, Any]) -> str:
+    """``source=...,ckpt=...`` of a stand-in TiTok saved as a from_pretrained directory."""
+    import json
+
+    clone = write_clone(tmp_path / "1d-tokenizer", TITOK)
+    config = {"model": {"vq_model": vq_model}}
+    d = tmp_path / "titok"
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps(config))
+    torch.save(state_of(SourceTree.get(clone), "modeling.titok", "TiTok", 6, config), d / "pytorch_model.bin")
+    return f"source={clone},ckpt={d}"
+
+
 def test_maskbit_lfq_decodes_in_bf16(tmp_path: Path) -> None:
     omegaconf = pytest.importorskip("omegaconf")
     clone = write_clone(tmp_path / "maskbit", MASKBIT)
@@ -332,11 +353,8 @@ def test_maskbit_lfq_decodes_in_bf16(tmp_path: Path) -> None:
     ckpt = tmp_path / "maskbit_tokenizer_10bit.bin"
     torch.save(state_of(SourceTree.get(clone), "modeling.conv_vqgan", "ConvVQModel", 11, cfg), ckpt)
     spec = f"maskbit:variant=maskbit-10bit,source={clone},ckpt={ckpt}"
-    ref = build_model(parse_model_spec(spec))
-    ref.load(dtype="fp32")
+    ref, adapter = _fp32_and_bf16(spec)
     enc = ref.encode(images(1))
-    adapter = build_model(parse_model_spec(spec))
-    adapter.load(dtype="bf16")
     out = adapter.decode(enc)  # upstream's decode_tokens fails here: fp32 bits into a bf16 decoder
     assert out.dtype == torch.float32 and out.shape == (1, 3, 256, 256)
     torch.testing.assert_close(out, ref.decode(enc), atol=0.05, rtol=0)
@@ -348,51 +366,26 @@ def test_var_decodes_in_bf16(tmp_path: Path) -> None:
     ckpt = tmp_path / "vae_ch160v4096z32.pth"
     torch.save(state_of(SourceTree.get(clone), "models.vqvae", "VQVAE", 4), ckpt)
     spec = f"var:source={clone},ckpt={ckpt}"
-    ref = build_model(parse_model_spec(spec))
-    ref.load(dtype="fp32")
+    ref, adapter = _fp32_and_bf16(spec)
     enc = ref.encode(images(1))
-    adapter = build_model(parse_model_spec(spec))
-    adapter.load(dtype="bf16")
     out = adapter.decode(enc)  # upstream's idxBl_to_img fails here: an fp32 f_hat into a bf16 decoder
     assert out.dtype == torch.float32 and out.shape == (1, 3, 256, 256)
     torch.testing.assert_close(out, ref.decode(enc), atol=0.05, rtol=0)
 
 
 def test_titok_vae_decodes_in_bf16(tmp_path: Path) -> None:
-    import json
-
-    clone = write_clone(tmp_path / "1d-tokenizer", TITOK)
-    config = {"model": {"vq_model": {"quantize_mode": "vae"}}}
-    d = tmp_path / "vae"
-    d.mkdir()
-    (d / "config.json").write_text(json.dumps(config))
-    torch.save(state_of(SourceTree.get(clone), "modeling.titok", "TiTok", 6, config), d / "pytorch_model.bin")
-    spec = f"titok:variant=bl64_vae_c16,source={clone},ckpt={d}"
-    ref = build_model(parse_model_spec(spec))
-    ref.load(dtype="fp32")
+    spec = f"titok:variant=bl64_vae_c16,{_titok_dir(tmp_path, {'quantize_mode': 'vae'})}"
+    ref, adapter = _fp32_and_bf16(spec)
     enc = ref.encode(images(1))  # upstream's posterior gives fp32 latents in any dtype
-    adapter = build_model(parse_model_spec(spec))
-    adapter.load(dtype="bf16")
     out = adapter.decode(enc)  # upstream's decode_tokens fails here: an fp32 latent into a bf16 decoder
     assert out.dtype == torch.float32 and out.shape == (1, 3, 256, 256)
     torch.testing.assert_close(out, ref.decode(enc), atol=0.05, rtol=0)
 
 
 def test_titok_vq_runs_in_bf16_with_its_quantiser_in_fp32(tmp_path: Path) -> None:
-    import json
-
-    clone = write_clone(tmp_path / "1d-tokenizer", TITOK)
-    config = {"model": {"vq_model": {"codebook_size": 4096}}}
-    d = tmp_path / "vq"
-    d.mkdir()
-    (d / "config.json").write_text(json.dumps(config))
-    torch.save(state_of(SourceTree.get(clone), "modeling.titok", "TiTok", 6, config), d / "pytorch_model.bin")
-    spec = f"titok:variant=l32,source={clone},ckpt={d}"
-    ref = build_model(parse_model_spec(spec))
-    ref.load(dtype="fp32")
+    spec = f"titok:variant=l32,{_titok_dir(tmp_path, {'codebook_size': 4096})}"
+    ref, adapter = _fp32_and_bf16(spec)
     enc = ref.encode(images(1))
-    adapter = build_model(parse_model_spec(spec))
-    adapter.load(dtype="bf16")
     # upstream's quantiser casts its input to fp32: with a bf16 codebook its einsum fails
     assert adapter.encode(images(1)).codes.shape == enc.codes.shape
     out = adapter.decode(enc)  # the fp32 codebook entries go to the bf16 decoder cast
