@@ -360,7 +360,7 @@ def _fmt(v: Any) -> str:
 @app.command("list")
 def list_things(what: Annotated[str, typer.Argument(help="models | suites | datasets | all")] = "all") -> None:
     """List registered models, suites and datasets (instant: imports nothing heavy)."""
-    from tokbench.data.manifest import builtin_manifest_names
+    from tokbench.data.manifest import builtin_manifest, builtin_manifest_names
     from tokbench.plugins import VIDEO_MODELS, VIDEO_SUITES
     from tokbench.registry import MODELS, SUITES
 
@@ -373,7 +373,10 @@ def list_things(what: Annotated[str, typer.Argument(help="models | suites | data
         ),
         "suites": [(n, SUITES.entry(n).summary) for n in SUITES.names()]
         + [(p.name, p.summary + video) for p in VIDEO_SUITES if p.name not in SUITES.names()],
-        "datasets": [(n, "") for n in ["samples", *[m for m in builtin_manifest_names() if m != "samples"]]]
+        "datasets": [
+            (m, _dataset_summary(builtin_manifest(m), video))
+            for m in ["samples", *[m for m in builtin_manifest_names() if m != "samples"]]
+        ]
         + [("video-samples", "generated clips with text and faces" + video), ("video-folder", "--images DIR" + video)],
     }
     if what != "all" and what not in sections:
@@ -383,6 +386,18 @@ def list_things(what: Annotated[str, typer.Argument(help="models | suites | data
             typer.echo(f"{name}:")
             for n, summary in rows:
                 typer.echo(f"  {n:<16} {summary}".rstrip())
+
+
+def _dataset_summary(manifest: Any, video: str) -> str:
+    """A manifest's kind and where it comes from, marked when it is a video set."""
+    source = {
+        "huggingface": "tokbench data fetch",
+        "url": "tokbench data fetch",
+        "local": "your folder",
+        "package": "shipped in the package",
+    }
+    how = source.get(manifest.source.get("type"), "")
+    return f"{manifest.kind} ({how})" + (video if manifest.kind.startswith("video-") else "")
 
 
 @data_app.command("fetch")
