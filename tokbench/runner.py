@@ -194,11 +194,7 @@ class Runner:
                     continue
                 if entry.bits is not None:
                     bits.append(entry.bits)
-                # records carry the image's id and set and depend on its annotations: all are in their key, so
-                # an edited annotation file or the same pixels in another set never reuse another's records
-                s = prep.sample
-                key = content_key(prep.key, s.image_id, s.dataset, s.annotations)
-                items.append((item_of(ctx, prep, entry, resolution), key))
+                items.append((item_of(ctx, prep, entry, resolution), prep.key))
                 reading["conversions"].update(prep.conversions)
                 if prep.stored is not None:
                     reading["stored_as"][prep.stored] += 1

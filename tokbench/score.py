@@ -16,11 +16,19 @@ if TYPE_CHECKING:
     from tokbench.build import RunContext
 
 
+def record_key(item_key: str, suite_key: str, image_id: str, annotations: dict[str, Any]) -> str:
+    """Where an item's records are cached: its reconstruction, the suite's identity, and what the records
+    carry or depend on besides pixels, the item's id and annotations (an edited annotation file, or the same
+    pixels under another name or set, never reuse another's records)."""
+    return content_key("records", item_key, suite_key, image_id, annotations)
+
+
 def score(ctx: RunContext, suite: Suite, items: list[tuple[Item, str]], sink: list[dict[str, Any]]) -> None:
     """Append ``suite``'s records of ``items`` (each with its reconstruction key) to ``sink``, in order."""
     kind = suite.annotation_kind
     relevant = [(it, k) for it, k in items if kind is None or kind in it.annotations]
-    keys = [content_key("records", k, ctx.suite_keys[suite.name]) for _, k in relevant]
+    suite_key = ctx.suite_keys[suite.name]
+    keys = [record_key(k, suite_key, it.image_id, it.annotations) for it, k in relevant]
     cache = ctx.caches.records
     cached = [cache.get(k) for k in keys]
     missing = [i for i, c in enumerate(cached) if c is None]

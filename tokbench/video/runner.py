@@ -33,7 +33,7 @@ from tokbench.memory import release_freed_memory
 from tokbench.reconstruct import CallStats
 from tokbench.registry import parse_model_spec
 from tokbench.runner import Distributed, Progress, offline_environment, output_lock
-from tokbench.score import score
+from tokbench.score import record_key, score
 from tokbench.suite import Item, Suite
 from tokbench.validate import AdapterError
 from tokbench.video.cache import LAYOUT, ClipCache, ClipEntry
@@ -353,11 +353,11 @@ class VideoRunner:
                 )
                 continue
             annotations = {**anns, "dataset": clip.dataset, "clip": clip.clip_id, "frame": t + 1}
-            # records carry the clip's id and set and depend on the annotations: all are in their key
-            annotated.append((t, annotations, content_key(scored_key, "frame", t, annotations)))
+            annotated.append((t, annotations, content_key(scored_key, "frame", t)))
         clip_annotations = {"dataset": clip.dataset}
-        clip_key = content_key(scored_key, "clip", clip.clip_id, clip_annotations)
-        if _records_cached(ctx, [(a, k) for _, a, k in annotated], (clip_annotations, clip_key)):
+        clip_key = content_key(scored_key, "clip")
+        frame_ids = [(f"{clip.clip_id}#frame{t + 1}", a, k) for t, a, k in annotated]
+        if _records_cached(ctx, frame_ids, (clip.clip_id, clip_annotations, clip_key)):
             # every suite's records are cached (a resumed run, rank 0 after the shards): the storage step
             # would feed nothing, so it is skipped; empty frames make any use of them fail loudly
             stored = np.zeros((frames.shape[0], 0, 0, 3), np.uint8)
@@ -426,20 +426,21 @@ def _clip_sha(frames: np.ndarray) -> str:
 
 
 def _records_cached(
-    ctx: RunContext, frames: list[tuple[dict[str, Any], str]], clip: tuple[dict[str, Any], str]
+    ctx: RunContext, frames: list[tuple[str, dict[str, Any], str]], clip: tuple[str, dict[str, Any], str]
 ) -> bool:
-    """Whether every suite's records of these (annotations, key) items are in the record cache and readable,
-    by :func:`tokbench.score.score`'s keys; read here without counting, as score will count them."""
+    """Whether every suite's records of these (id, annotations, key) items are in the record cache and
+    readable, by :func:`tokbench.score.record_key`; read here without counting, as score will count them."""
     from tokbench.cache import decode_records
 
     cache = ctx.caches.records
     for suite in ctx.suites:
         kind = suite.annotation_kind
-        for anns, key in [clip] if getattr(suite, "clip_level", False) else frames:
+        for item_id, anns, key in [clip] if getattr(suite, "clip_level", False) else frames:
             if kind is not None and kind not in anns:
                 continue
+            where = cache._path(record_key(key, ctx.suite_keys[suite.name], item_id, anns))
             try:
-                decode_records(cache._path(content_key("records", key, ctx.suite_keys[suite.name])).read_bytes())
+                decode_records(where.read_bytes())
             except Exception:  # missing or damaged: score() recomputes it, so the frames are needed
                 return False
     return True
